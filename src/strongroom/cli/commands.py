@@ -1,0 +1,158 @@
+"""One function per `strongroom` command; each parses nothing and calls one service."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from strongroom.cli.errors import CommandFailed
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from strongroom.cli.init import initialise  # noqa: PLC0415
+
+    init = initialise(args.data_dir)
+    print(f"Data directory ready: {init.data.root}")
+    print(f"Local CA certificate (trust this): {init.ca.cert}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from strongroom.cli.serve import ServeOptions, serve  # noqa: PLC0415
+
+    try:
+        return serve(
+            ServeOptions(
+                data_dir=args.data_dir, host=args.host, port=args.port, workers=args.workers
+            )
+        )
+    except ValueError as exc:
+        raise CommandFailed(str(exc)) from None
+
+
+def cmd_background(args: argparse.Namespace) -> int:
+    from strongroom.cli.bootstrap import setup_django  # noqa: PLC0415
+
+    setup_django(args.data_dir)
+    from django.conf import settings  # noqa: PLC0415
+    from django.utils.module_loading import autodiscover_modules  # noqa: PLC0415
+
+    autodiscover_modules("tasks")
+    settings.HUEY.create_consumer(workers=2, worker_type="thread", periodic=True).run()
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from strongroom.cli.bootstrap import migrate, setup_django  # noqa: PLC0415
+
+    setup_django(args.data_dir)
+    migrate(quiet=False)
+    return 0
+
+
+def cmd_createuser(args: argparse.Namespace) -> int:
+    import getpass  # noqa: PLC0415
+
+    from strongroom.cli.bootstrap import setup_django  # noqa: PLC0415
+
+    setup_django(args.data_dir)
+    from django.contrib.auth.password_validation import validate_password  # noqa: PLC0415
+    from django.core.exceptions import ValidationError  # noqa: PLC0415
+
+    from strongroom.edge.accounts.services import create_user  # noqa: PLC0415
+
+    password = os.environ.get("STRONGROOM_NEW_USER_PASSWORD") or getpass.getpass("Password: ")
+    try:
+        validate_password(password)
+    except ValidationError as exc:
+        raise CommandFailed(" ".join(exc.messages)) from None
+    create_user(args.email, password, organization=args.organization, staff=args.staff)
+    print(f"Created user {args.email}")
+    return 0
+
+
+def cmd_apikey_create(args: argparse.Namespace) -> int:
+    from strongroom.cli.bootstrap import setup_django  # noqa: PLC0415
+
+    setup_django(args.data_dir)
+    from strongroom.edge.accounts.services import create_api_key, ensure_project  # noqa: PLC0415
+
+    print(create_api_key(ensure_project(args.organization, args.project), name=args.name))
+    return 0
+
+
+def cmd_join_token(args: argparse.Namespace) -> int:
+    from strongroom.cli.bootstrap import setup_django  # noqa: PLC0415
+
+    setup_django(args.data_dir)
+    from strongroom.edge.jobs.services.workers import create_join_token  # noqa: PLC0415
+
+    print(create_join_token(tuple(args.label)))
+    return 0
+
+
+def cmd_ca_path(args: argparse.Namespace) -> int:
+    from strongroom.cli.bootstrap import use_data_dir  # noqa: PLC0415
+
+    ca = use_data_dir(args.data_dir).tls / "ca" / "ca.crt"
+    if not ca.exists():
+        raise CommandFailed(f"no local CA yet in {ca.parent}: run `strongroom init` first")
+    print(ca)
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from strongroom.cli.bootstrap import setup_django  # noqa: PLC0415
+
+    setup_django(args.data_dir)
+    from strongroom.edge.audit.services import first_broken_event  # noqa: PLC0415
+
+    broken = first_broken_event()
+    if broken is not None:
+        raise CommandFailed(f"audit chain broken at event {broken}")
+    print("audit chain OK")
+    return 0
+
+
+def cmd_worker_run(args: argparse.Namespace) -> int:
+    from strongroom.worker.main import WorkerConfig, run_worker  # noqa: PLC0415
+
+    state = Path(args.state_dir or os.environ.get("STRONGROOM_WORKER_DIR") or "worker-state")
+    config = WorkerConfig(
+        edge_url=args.edge,
+        state_dir=state,
+        join_token=args.join,
+        ca_file=Path(args.ca) if args.ca else None,
+        name=args.name or os.uname().nodename,
+        labels=tuple(args.label),
+        ffmpeg=args.ffmpeg,
+    )
+    return run_worker(config)
+
+
+def cmd_transcode(args: argparse.Namespace) -> int:
+    from strongroom.cli.transcode import transcode_file  # noqa: PLC0415
+
+    url, key = os.environ.get("STRONGROOM_URL"), os.environ.get("STRONGROOM_API_KEY")
+    if not url or not key:
+        raise CommandFailed("set STRONGROOM_URL and STRONGROOM_API_KEY")
+    ca = args.ca or os.environ.get("STRONGROOM_CA")
+    result = transcode_file(
+        url, key, Path(args.file), args.preset, Path(args.out), ca_file=Path(ca) if ca else None
+    )
+    for path in result.downloaded:
+        print(path)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from strongroom.cli.demo import run_demo  # noqa: PLC0415
+
+    return run_demo(
+        args.data_dir,
+        Path(args.input) if args.input else None,
+        Path(args.out) if args.out else None,
+        stream=sys.stderr,
+    )

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from strongroom.edge.api import views
+
+urlpatterns = [
+    path("v1/access_token", views.access_token),
+    path("v1/create_task", views.create_task),
+    path("v1/start_encode2", views.start_encode2),
+    path("v1/status", views.status),
+]

@@ -1,0 +1,109 @@
+"""Qencode v1 API: access_token, create_task, start_encode2, status (qencode-api.md §2, §9)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import wraps
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from strongroom.crypto.apikeys import parse_api_key
+from strongroom.edge.accounts.services import (
+    authenticate_api_key,
+    issue_access_token,
+    project_for_access_token,
+)
+from strongroom.edge.api.envelope import ApiFailure, QencodeError, failure, success
+from strongroom.edge.api.forms import required_field, status_tokens, token_field
+from strongroom.edge.jobs.models import Task
+from strongroom.edge.jobs.qencode_status import status_object
+from strongroom.edge.jobs.services import tasks as task_service
+from strongroom.media.qencode import QueryError
+
+logger = logging.getLogger(__name__)
+View = Callable[[HttpRequest], JsonResponse]
+
+
+def qencode_endpoint(view: View) -> View:
+    """POST only, no cookies (so no CSRF), every failure rendered as the Qencode envelope."""
+
+    @csrf_exempt
+    @wraps(view)
+    def wrapper(request: HttpRequest) -> JsonResponse:
+        if request.method != "POST":
+            response = failure(QencodeError.FIELD_REQUIRED, "Use POST with a form body", status=405)
+            response["Allow"] = "POST"
+            return response
+        try:
+            return view(request)
+        except ApiFailure as exc:
+            return failure(exc.code, exc.message)
+
+    return wrapper
+
+
+def base_url(request: HttpRequest) -> str:
+    return settings.PUBLIC_URL.rstrip("/") or f"{request.scheme}://{request.get_host()}"
+
+
+@qencode_endpoint
+def access_token(request: HttpRequest) -> JsonResponse:
+    key_text = required_field(request, "api_key", max_length=200)
+    if parse_api_key(key_text) is None:  # shape and checksum, before any database lookup
+        raise ApiFailure(QencodeError.BAD_APP_ID, "API key is malformed")
+    key = authenticate_api_key(key_text)
+    if key is None:
+        raise ApiFailure(QencodeError.APP_ID_NOT_FOUND, "API key not found")
+    issued = issue_access_token(key)
+    return success(token=issued.token, expire=issued.expires_at.strftime("%Y-%m-%dT%H:%M:%S"))
+
+
+@qencode_endpoint
+def create_task(request: HttpRequest) -> JsonResponse:
+    token = token_field(request, "token", QencodeError.BAD_TOKEN)
+    project = project_for_access_token(token)
+    if project is None:
+        raise ApiFailure(QencodeError.TOKEN_NOT_FOUND, "Token not found")
+    task = task_service.create_task(project)
+    return success(task_token=task.token, upload_url=f"{base_url(request)}/v1/upload_file")
+
+
+@qencode_endpoint
+def start_encode2(request: HttpRequest) -> JsonResponse:
+    token = token_field(request, "task_token", QencodeError.BAD_TOKEN)
+    query = required_field(request, "query", max_length=settings.QENCODE_QUERY_MAX_BYTES)
+    payload = request.POST.get("payload", "")
+    try:
+        task_service.start_task(token, query, payload)
+    except QueryError as exc:
+        raise ApiFailure(exc.code, exc.message) from None
+    except task_service.PayloadTooLong:
+        raise ApiFailure(
+            QencodeError.BAD_PAYLOAD, "payload is longer than 1000 characters"
+        ) from None
+    except task_service.TaskNotFound:
+        raise ApiFailure(QencodeError.TOKEN_NOT_FOUND, "Task not found") from None
+    except task_service.TaskAlreadyStarted:
+        raise ApiFailure(
+            QencodeError.FIELD_REQUIRED, "This task_token was already started"
+        ) from None
+    except task_service.SourceUnavailable:
+        raise ApiFailure(
+            QencodeError.FIELD_REQUIRED,
+            "source: no completed upload with that tus id in this project",
+        ) from None
+    return success(status_url=f"{base_url(request)}/v1/status")
+
+
+@qencode_endpoint
+def status(request: HttpRequest) -> JsonResponse:
+    tokens = status_tokens(request)
+    found = {t.token: t for t in Task.objects.filter(token__in=tokens).prefetch_related("outputs")}
+    url = base_url(request)
+    statuses = {
+        token: status_object(found[token], url) if token in found else None for token in tokens
+    }
+    return success(statuses=statuses)

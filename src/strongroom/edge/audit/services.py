@@ -1,0 +1,68 @@
+"""Recording and verifying the audit chain: entry_hash = SHA-256(prev_hash ‖ canonical JSON)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from strongroom.edge.audit.models import AuditEvent
+
+GENESIS = "0" * 64
+
+
+def record_event(
+    *,
+    action: str,
+    actor_type: str,
+    actor: str,
+    target: str = "",
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    with transaction.atomic():
+        last = AuditEvent.objects.select_for_update().order_by("-seq").first()
+        prev_hash = last.entry_hash if last else GENESIS
+        fields = {
+            "created_at": timezone.now(),
+            "action": action,
+            "actor_type": actor_type,
+            "actor": actor,
+            "target": target,
+            "details": details or {},
+        }
+        return AuditEvent.objects.create(
+            prev_hash=prev_hash, entry_hash=entry_hash(prev_hash, fields), **fields
+        )
+
+
+def entry_hash(prev_hash: str, fields: dict[str, Any]) -> str:
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=_iso)
+    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+
+
+def first_broken_event() -> int | None:
+    """The seq of the first event whose hash or link does not check out, or None."""
+    prev = GENESIS
+    for event in AuditEvent.objects.order_by("seq").iterator():
+        fields = {
+            "created_at": event.created_at,
+            "action": event.action,
+            "actor_type": event.actor_type,
+            "actor": event.actor,
+            "target": event.target,
+            "details": event.details,
+        }
+        if event.prev_hash != prev or event.entry_hash != entry_hash(prev, fields):
+            return event.seq
+        prev = event.entry_hash
+    return None
+
+
+def _iso(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)

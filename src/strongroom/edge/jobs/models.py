@@ -1,0 +1,150 @@
+"""Tasks (Qencode's unit of work), their outputs, the work items workers lease, uploads, workers."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from strongroom.edge.accounts.models import Project
+from strongroom.edge.jobs.states import TaskStatus, WorkItemStatus
+
+
+class Task(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tasks")
+    token = models.CharField(max_length=32, unique=True)
+    status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.CREATED)
+    percent = models.FloatField(default=0.0)
+    error_description = models.TextField(blank=True, default="")
+    payload = models.TextField(blank=True, default="")
+    spec = models.JSONField(null=True, blank=True)  # strongroom.media.jobspec.JobSpec as JSON
+    warnings = models.JSONField(default=list, blank=True)
+    source_size = models.BigIntegerField(null=True, blank=True)
+    duration = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.token
+
+
+class Output(models.Model):
+    """One `format[]` entry of a task; its files live under `storage_prefix` (encrypted)."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="outputs")
+    index = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=32)
+    user_tag = models.CharField(max_length=255, blank=True, default="")
+    main_file = models.CharField(max_length=255, blank=True, default="")
+    files = models.JSONField(default=list, blank=True)  # [{"path", "size", "sha256"}]
+    report = models.JSONField(
+        default=dict, blank=True
+    )  # duration, bitrate, width, height, renditions
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["task", "index"], name="output_index_per_task")
+        ]
+        ordering = ["index"]
+
+    @property
+    def storage_prefix(self) -> str:
+        return f"tasks/{self.task.token}/out{self.index}/"
+
+
+class Worker(models.Model):
+    worker_id = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=120)
+    labels = models.JSONField(default=list, blank=True)
+    public_key = models.CharField(max_length=64)
+    version = models.CharField(max_length=40, blank=True, default="")
+    enrolled_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+
+class WorkItem(models.Model):
+    """What a worker leases: a whole task for now (a segment of one later)."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="work_items")
+    status = models.CharField(
+        max_length=16, choices=WorkItemStatus.choices, default=WorkItemStatus.QUEUED
+    )
+    priority = models.SmallIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)  # also the fencing token
+    max_attempts = models.PositiveSmallIntegerField(default=3)
+    lease_id = models.CharField(max_length=40, null=True, blank=True, unique=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    worker = models.ForeignKey(Worker, on_delete=models.SET_NULL, null=True, blank=True)
+    not_before = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "priority", "created_at"]),
+            models.Index(fields=["status", "lease_expires_at"]),
+        ]
+
+
+class Upload(models.Model):
+    """A tus upload; its bytes are stored as encrypted parts listed in `parts`."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="uploads")
+    uuid = models.CharField(max_length=32, unique=True)
+    length = models.BigIntegerField()
+    offset = models.BigIntegerField(default=0)
+    parts = models.JSONField(default=list, blank=True)  # [{"key", "offset", "size", "sha256"}]
+    sha256 = models.CharField(max_length=64, blank=True, default="")  # set once complete
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    @property
+    def complete(self) -> bool:
+        return self.offset == self.length and bool(self.sha256)
+
+    @property
+    def storage_prefix(self) -> str:
+        return f"uploads/{self.uuid}/"
+
+
+class JoinToken(models.Model):
+    digest = models.CharField(max_length=64, unique=True)
+    labels = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    worker = models.ForeignKey(Worker, on_delete=models.SET_NULL, null=True, blank=True)
+
+
+class SeenNonce(models.Model):
+    """The replay cache for signed worker requests (shared by every edge process)."""
+
+    key_id = models.CharField(max_length=40)
+    nonce = models.CharField(max_length=64)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key_id", "nonce"], name="nonce_once_per_key")
+        ]
+
+
+class StoredFile(models.Model):
+    """A file a worker uploaded for an output under one lease; checked again at completion."""
+
+    work_item = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="stored_files")
+    lease_id = models.CharField(max_length=40)
+    output_index = models.PositiveSmallIntegerField()
+    path = models.CharField(max_length=255)
+    key = models.CharField(max_length=512)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lease_id", "output_index", "path"], name="one_file_per_path_per_lease"
+            )
+        ]

@@ -1,0 +1,70 @@
+"""Qencode's status object (reference: qencode-api.md §4) for a task.
+
+Used by `/v1/status` and, later, by the callbacks, so it lives in the domain app.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strongroom.edge.jobs.models import Output, Task
+from strongroom.edge.jobs.services.grants import media_token
+from strongroom.edge.jobs.states import TaskStatus
+from strongroom.media.jobspec import OutputKind
+
+_STORAGE_FORMAT = {OutputKind.MP4.value: "mp4", OutputKind.ADVANCED_HLS.value: "hls"}
+_BYTES_PER_MB = 1024 * 1024
+
+
+def status_object(task: Task, base_url: str) -> dict[str, Any]:
+    failed = task.status == TaskStatus.ERROR
+    outputs = list(task.outputs.all()) if task.status == TaskStatus.COMPLETED else []
+    return {
+        "status": task.status,
+        "percent": round(task.percent, 2),
+        "error": 1 if failed else 0,
+        "error_description": task.error_description if failed else None,
+        "status_url": f"{base_url}/v1/status",
+        "source_size": round(task.source_size / _BYTES_PER_MB, 3) if task.source_size else None,
+        "duration": _source_duration(outputs),
+        "videos": [output_item(o, base_url) for o in outputs],
+        "audios": [],
+        "images": [],
+        "texts": [],
+        "warnings": [{"message": w, "details": None, "tag": None} for w in task.warnings],
+        "payload": task.payload or None,
+    }
+
+
+def output_item(output: Output, base_url: str) -> dict[str, Any]:
+    report = output.report
+    size = sum(int(f["size"]) for f in output.files)
+    width, height = report.get("width"), report.get("height")
+    return {
+        "tag": f"video-{output.index}-0",
+        "user_tag": output.user_tag or None,
+        "profile": None,
+        "url": media_url(base_url, str(report["prefix"]), output.main_file),
+        "storage": {"type": "local", "format": _STORAGE_FORMAT.get(output.kind)},
+        "bitrate": report.get("bitrate"),
+        "duration": report.get("duration"),
+        "size": round(size / _BYTES_PER_MB, 3),
+        "meta": {
+            "width": width,
+            "height": height,
+            "resolution": min(width, height) if width and height else None,
+        },
+        "status": TaskStatus.COMPLETED.value,
+        "percent": 100,
+        "error": 0,
+        "error_description": None,
+    }
+
+
+def media_url(base_url: str, prefix: str, path: str) -> str:
+    return f"{base_url}/media/{media_token(prefix)}/{path}"
+
+
+def _source_duration(outputs: list[Output]) -> float | None:
+    durations = [o.report.get("duration") for o in outputs if o.report.get("duration")]
+    return max(durations) if durations else None

@@ -1,0 +1,225 @@
+"""Leasing work to workers: claim, heartbeat, complete, fail, and reaping expired leases.
+
+A claim is one short transaction (SELECT … FOR UPDATE SKIP LOCKED on PostgreSQL; an IMMEDIATE
+transaction on SQLite, which takes the write lock up front). Every later call names its lease;
+a lease that moved on (expired and re-leased, cancelled, finished) answers LeaseLost, so a stale
+worker can never overwrite the newer lease's results.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from strongroom.edge.jobs.models import Output, StoredFile, Task, Worker, WorkItem
+from strongroom.edge.jobs.services.objects import object_store
+from strongroom.edge.jobs.services.transitions import move_task, raise_percent
+from strongroom.edge.jobs.states import TaskStatus, WorkItemStatus
+
+LOST_WORKER_REASON = "The encoder stopped responding too many times; the task was abandoned."
+STAGES = {
+    "downloading": TaskStatus.DOWNLOADING,
+    "encoding": TaskStatus.ENCODING,
+    "saving": TaskStatus.SAVING,
+}
+
+
+class LeaseLost(Exception):
+    """The lease is not (or no longer) held by this worker."""
+
+
+class OutputMismatch(Exception):
+    """A completion report names a file that was not uploaded under this lease, or differs."""
+
+
+@dataclass(frozen=True)
+class Lease:
+    item: WorkItem
+    task: Task
+
+
+def claim_next(worker: Worker) -> Lease | None:
+    """Lease the next claimable work item to `worker`, or return None when there is none."""
+    with transaction.atomic():
+        for item in _claimable():
+            if item.status == WorkItemStatus.LEASED and item.attempts >= item.max_attempts:
+                _give_up(item, LOST_WORKER_REASON)
+                continue
+            return _lease(item, worker)
+    return None
+
+
+def _claimable() -> QuerySet[WorkItem]:
+    now = timezone.now()
+    ready = Q(status=WorkItemStatus.QUEUED) & (Q(not_before__isnull=True) | Q(not_before__lte=now))
+    expired = Q(status=WorkItemStatus.LEASED, lease_expires_at__lt=now)
+    items = WorkItem.objects.filter(ready | expired).order_by("-priority", "created_at")
+    if connection.features.has_select_for_update_skip_locked:
+        items = items.select_for_update(skip_locked=True)
+    return items.select_related("task")[:20]
+
+
+def _lease(item: WorkItem, worker: Worker) -> Lease:
+    item.attempts += 1
+    item.status = WorkItemStatus.LEASED
+    item.lease_id = "lse_" + secrets.token_hex(16)
+    item.lease_expires_at = timezone.now() + timedelta(seconds=settings.LEASE_SECONDS)
+    item.worker = worker
+    item.save(update_fields=["attempts", "status", "lease_id", "lease_expires_at", "worker"])
+    if item.task.status != TaskStatus.QUEUED:  # an expired lease taken over: back through queued
+        move_task(item.task_id, TaskStatus.QUEUED)
+    move_task(item.task_id, TaskStatus.DOWNLOADING)
+    item.task.refresh_from_db()
+    return Lease(item=item, task=item.task)
+
+
+def held_lease(lease_id: str, worker: Worker) -> WorkItem:
+    """The live work item for `lease_id` if `worker` holds it; else LeaseLost."""
+    item = (
+        WorkItem.objects.select_related("task")
+        .filter(
+            lease_id=lease_id,
+            worker=worker,
+            status=WorkItemStatus.LEASED,
+            lease_expires_at__gte=timezone.now(),
+        )
+        .first()
+    )
+    if item is None:
+        raise LeaseLost(lease_id)
+    return item
+
+
+def heartbeat(lease_id: str, worker: Worker, stage: str, percent: float) -> tuple[WorkItem, bool]:
+    """Extend the lease and record progress; returns (item, cancel requested)."""
+    with transaction.atomic():
+        item = held_lease(lease_id, worker)
+        item.lease_expires_at = timezone.now() + timedelta(seconds=settings.LEASE_SECONDS)
+        item.save(update_fields=["lease_expires_at"])
+        if stage in STAGES:
+            move_task(item.task_id, STAGES[stage])
+        if stage == "encoding":
+            raise_percent(item.task_id, percent)
+        cancelled = Task.objects.filter(pk=item.task_id, status=TaskStatus.CANCELLED).exists()
+    return item, cancelled
+
+
+def record_stored_file(
+    item: WorkItem, output_index: int, path: str, key: str, size: int, sha256: str
+) -> None:
+    StoredFile.objects.update_or_create(
+        lease_id=item.lease_id,
+        output_index=output_index,
+        path=path,
+        defaults={"work_item": item, "key": key, "size": size, "sha256": sha256},
+    )
+
+
+def output_key(item: WorkItem, output_index: int, path: str) -> str:
+    """Each attempt writes under its own prefix: a stale attempt can't mix into a newer one."""
+    return f"tasks/{item.task.token}/a{item.attempts}/out{output_index}/{path}"
+
+
+def complete(lease_id: str, worker: Worker, reports: list[dict[str, object]]) -> None:
+    with transaction.atomic():
+        item = held_lease(lease_id, worker)
+        outputs = {o.index: o for o in Output.objects.filter(task_id=item.task_id)}
+        stored = {(f.output_index, f.path): f for f in StoredFile.objects.filter(lease_id=lease_id)}
+        if set(outputs) != {int(str(r.get("index"))) for r in reports}:
+            raise OutputMismatch("every output of the task must be reported exactly once")
+        for report in reports:
+            _accept_report(outputs[int(str(report["index"]))], report, stored, item)
+        _finish_item(item, WorkItemStatus.DONE)
+        move_task(item.task_id, TaskStatus.SAVING)
+        move_task(item.task_id, TaskStatus.COMPLETED, percent=100.0)
+        stale = f"tasks/{item.task.token}/"
+        keep = f"{stale}a{item.attempts}/"
+    _delete_stale_attempts(stale, keep)
+
+
+def _accept_report(
+    output: Output,
+    report: dict[str, object],
+    stored: dict[tuple[int, str], StoredFile],
+    item: WorkItem,
+) -> None:
+    files = report.get("files")
+    if not isinstance(files, list) or not files:
+        raise OutputMismatch(f"output {output.index} lists no files")
+    for entry in files:
+        if not isinstance(entry, dict):
+            raise OutputMismatch(f"output {output.index}: malformed file entry")
+        found = stored.get((output.index, str(entry.get("path"))))
+        if found is None or found.size != entry.get("size") or found.sha256 != entry.get("sha256"):
+            raise OutputMismatch(
+                f"output {output.index}: {entry.get('path')!s} was not uploaded as reported"
+            )
+    main_file = str(report.get("main_file", ""))
+    if (output.index, main_file) not in stored:
+        raise OutputMismatch(f"output {output.index}: main file {main_file!r} missing")
+    output.main_file = main_file
+    output.files = [{"path": e["path"], "size": e["size"], "sha256": e["sha256"]} for e in files]
+    output.report = {
+        k: report.get(k) for k in ("duration", "bitrate", "width", "height", "renditions")
+    }
+    output.report["prefix"] = output_key(item, output.index, "")
+    output.save(update_fields=["main_file", "files", "report"])
+
+
+def fail(lease_id: str, worker: Worker, reason: str, *, retryable: bool) -> None:
+    with transaction.atomic():
+        item = held_lease(lease_id, worker)
+        if retryable and item.attempts < item.max_attempts:
+            _requeue(item, reason)
+        else:
+            _give_up(item, reason)
+
+
+def reap_expired_leases() -> int:
+    """Requeue (with backoff) or fail every work item whose lease expired; returns how many."""
+    count = 0
+    with transaction.atomic():
+        expired = WorkItem.objects.filter(
+            status=WorkItemStatus.LEASED, lease_expires_at__lt=timezone.now()
+        ).select_related("task")
+        for item in expired:
+            if item.attempts >= item.max_attempts:
+                _give_up(item, LOST_WORKER_REASON)
+            else:
+                _requeue(item, "lease expired")
+            count += 1
+    return count
+
+
+def _requeue(item: WorkItem, reason: str) -> None:
+    delay = settings.RETRY_BACKOFF_SECONDS * (2 ** max(0, item.attempts - 1))
+    item.not_before = timezone.now() + timedelta(seconds=delay)
+    item.last_error = reason[:2000]
+    _finish_item(item, WorkItemStatus.QUEUED, extra=["not_before", "last_error"])
+    move_task(item.task_id, TaskStatus.QUEUED)
+
+
+def _give_up(item: WorkItem, reason: str) -> None:
+    item.last_error = reason[:2000]
+    _finish_item(item, WorkItemStatus.FAILED, extra=["last_error"])
+    move_task(item.task_id, TaskStatus.ERROR, error_description=reason[:2000])
+
+
+def _finish_item(item: WorkItem, status: WorkItemStatus, extra: list[str] | None = None) -> None:
+    item.status = status
+    item.lease_id = None
+    item.lease_expires_at = None
+    item.save(update_fields=["status", "lease_id", "lease_expires_at", *(extra or [])])
+
+
+def _delete_stale_attempts(task_prefix: str, keep: str) -> None:
+    store = object_store()
+    for key in store.list(task_prefix):
+        if not key.startswith(keep):
+            store.delete(key)

@@ -1,0 +1,100 @@
+"""tus uploads: an upload belongs to a task; its bytes are stored as encrypted parts."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import transaction
+
+from strongroom.edge.jobs.models import Task, Upload
+from strongroom.edge.jobs.services.objects import object_store
+from strongroom.edge.jobs.states import TaskStatus
+
+
+class UploadNotFound(Exception):
+    """No such upload under that task."""
+
+
+class UploadTooLarge(Exception):
+    """Upload-Length is above Tus-Max-Size."""
+
+
+class OffsetConflict(Exception):
+    """Upload-Offset does not match the upload's current offset (or the upload moved on)."""
+
+
+def create_upload(task_token: str, length: int) -> Upload:
+    if length > settings.TUS_MAX_SIZE:
+        raise UploadTooLarge
+    task = Task.objects.filter(token=task_token, status=TaskStatus.CREATED).first()
+    if task is None:
+        raise UploadNotFound(task_token)
+    return Upload.objects.create(task=task, uuid=secrets.token_hex(16), length=length)
+
+
+def find_upload(task_token: str, uuid: str) -> Upload:
+    upload = Upload.objects.filter(uuid=uuid, task__token=task_token).first()
+    if upload is None:
+        raise UploadNotFound(uuid)
+    return upload
+
+
+def new_part_key(upload: Upload, offset: int) -> str:
+    # A random suffix: two racing PATCHes at one offset never write the same object.
+    return f"{upload.storage_prefix}{offset:020d}-{secrets.token_hex(4)}"
+
+
+def append_part(upload_id: int, offset: int, key: str, size: int, sha256: str) -> int:
+    """Make a stored part count, only if the upload is still at `offset`; returns the new offset."""
+    with transaction.atomic():
+        upload = Upload.objects.filter(pk=upload_id).first()
+        if upload is None or upload.offset != offset or offset + size > upload.length:
+            raise OffsetConflict
+        parts = [*upload.parts, {"key": key, "offset": offset, "size": size, "sha256": sha256}]
+        updated = Upload.objects.filter(pk=upload_id, offset=offset).update(
+            offset=offset + size, parts=parts
+        )
+        if not updated:
+            raise OffsetConflict
+    return offset + size
+
+
+def discard_part(key: str) -> None:
+    object_store().delete(key)
+
+
+def read_upload(
+    upload: Upload, start: int = 0, end: int | None = None
+) -> list[tuple[str, int, int]]:
+    """The (object key, start, end) pieces that make up bytes [start, end) of the upload."""
+    end = upload.offset if end is None else min(end, upload.offset)
+    pieces = []
+    for part in upload.parts:
+        p_start, p_end = part["offset"], part["offset"] + part["size"]
+        if p_end <= start or p_start >= end:
+            continue
+        pieces.append((part["key"], max(start, p_start) - p_start, min(end, p_end) - p_start))
+    return pieces
+
+
+def seal_upload(upload_id: int) -> str:
+    """Record the whole upload's SHA-256 once its last byte arrived (workers check it).
+
+    A single-part upload reuses the hash taken while it streamed in; a multi-part one is read
+    back once (decrypting), because a hash state can't be carried between requests.
+    """
+    upload = Upload.objects.get(pk=upload_id)
+    if upload.offset != upload.length:
+        return ""
+    if len(upload.parts) == 1:
+        digest = str(upload.parts[0]["sha256"])
+    else:
+        hasher, store = hashlib.sha256(), object_store()
+        for key, start, end in read_upload(upload):
+            for block in store.read(key, start, end):
+                hasher.update(block)
+        digest = hasher.hexdigest()
+    Upload.objects.filter(pk=upload_id).update(sha256=digest)
+    return digest

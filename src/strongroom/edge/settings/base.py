@@ -1,0 +1,111 @@
+"""Strongroom's one settings module. The profile follows from what is configured:
+`DATABASE_URL` set -> PostgreSQL (cluster), unset -> SQLCipher in the data directory (embedded).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from strongroom.crypto.keyfile import derive_key, load_or_create_master_key
+from strongroom.edge.datadir import resolve_data_dir
+from strongroom.edge.settings.database import database_settings
+from strongroom.edge.settings.env import Env
+
+ENV = Env()
+DATA = resolve_data_dir(ENV.str("DATA_DIR", "var"))
+DATA.create()
+MASTER_KEY = load_or_create_master_key(DATA.master_key, env=ENV.environ)
+
+SECRET_KEY = derive_key(MASTER_KEY, "django-secret-key").hex()
+URL_TOKEN_KEY = derive_key(MASTER_KEY, "url-tokens")
+API_KEY_PEPPER = derive_key(MASTER_KEY, "api-key-pepper")
+EDGE_SIGNING_SEED = derive_key(MASTER_KEY, "edge-signing")
+
+DEBUG = False
+ALLOWED_HOSTS = list(ENV.list("ALLOWED_HOSTS", ("127.0.0.1", "localhost", "[::1]")))
+PUBLIC_URL = ENV.str("PUBLIC_URL", "")  # e.g. https://transcode.example.com; else from the request
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "strongroom.edge.accounts",
+    "strongroom.edge.jobs",
+    "strongroom.edge.audit",
+    "strongroom.edge.api",
+    "strongroom.edge.workergate",
+    "huey.contrib.djhuey",
+]
+
+MIDDLEWARE = [
+    "strongroom.edge.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "strongroom.edge.middleware.BodySizeLimitMiddleware",
+]
+
+ROOT_URLCONF = "strongroom.edge.urls"
+ASGI_APPLICATION = "strongroom.edge.asgi.application"
+DATABASES = {"default": database_settings(ENV, DATA, derive_key(MASTER_KEY, "sqlcipher"))}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+USE_TZ = True
+TIME_ZONE = "UTC"
+APPEND_SLASH = False
+
+# Transport: HTTPS only. The edge terminates TLS itself (strongroom.crypto.tls); behind a proxy
+# the operator sets STRONGROOM_TRUST_PROXY_TLS_HEADER=1.
+SECURE_HSTS_SECONDS = 63072000
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "no-referrer"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+if ENV.bool("TRUST_PROXY_TLS_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Request size caps (bytes). Big bodies (tus PATCH, worker output PUT) never reach Django:
+# they are streamed by the ASGI handlers in edge/asgi.py.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
+QENCODE_QUERY_MAX_BYTES = 128 * 1024
+TUS_MAX_SIZE = ENV.int("TUS_MAX_SIZE", 64 << 30, minimum=1)
+WORKER_OUTPUT_MAX_SIZE = ENV.int("WORKER_OUTPUT_MAX_SIZE", 64 << 30, minimum=1)
+
+# Jobs
+LEASE_SECONDS = ENV.int("LEASE_SECONDS", 60, minimum=5, maximum=3600)
+HEARTBEAT_SECONDS = ENV.int("HEARTBEAT_SECONDS", 10, minimum=1, maximum=600)
+MAX_ATTEMPTS = ENV.int("MAX_ATTEMPTS", 3, minimum=1, maximum=20)
+RETRY_BACKOFF_SECONDS = ENV.int("RETRY_BACKOFF_SECONDS", 5, minimum=0, maximum=3600)
+ACCESS_TOKEN_SECONDS = ENV.int("ACCESS_TOKEN_SECONDS", 24 * 3600, minimum=60)
+GRANT_URL_SECONDS = ENV.int("GRANT_URL_SECONDS", 6 * 3600, minimum=60)
+MEDIA_URL_SECONDS = ENV.int("MEDIA_URL_SECONDS", 24 * 3600, minimum=60)
+JOIN_TOKEN_SECONDS = ENV.int("JOIN_TOKEN_SECONDS", 3600, minimum=60)
+EXTERNAL_SOURCE_NETWORKS = ENV.list("EXTERNAL_SOURCE_NETWORKS")  # CIDRs opened to workers' fetcher
+
+OBJECT_STORE_ROOT: Path = DATA.objects
+
+HUEY: Any = None  # set below, once the database path is known
+from strongroom.edge.jobs.queue import build_huey  # noqa: E402  (needs the settings above)
+
+HUEY = build_huey(ENV, DATA, derive_key(MASTER_KEY, "sqlcipher-tasks"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": ENV.str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "huey": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,15 @@
+"""Test settings: the production settings on a private temporary data directory."""
+
+import os
+import tempfile
+
+if not os.environ.get("STRONGROOM_DATA_DIR"):
+    os.environ["STRONGROOM_DATA_DIR"] = tempfile.mkdtemp(prefix="strongroom-test-")
+
+from strongroom.edge.settings.base import *  # noqa: F403  (a profile is the base plus overrides)
+
+# Argon2 at full cost would dominate the suite; tests run the same code with a fast hasher.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LEASE_SECONDS = 5
+HEARTBEAT_SECONDS = 1
+RETRY_BACKOFF_SECONDS = 0

@@ -1,0 +1,13 @@
+from django.http import HttpRequest, JsonResponse
+from django.urls import include, path
+
+
+def health(request: HttpRequest) -> JsonResponse:  # noqa: ARG001
+    return JsonResponse({"status": "ok"})
+
+
+urlpatterns = [
+    path("", include("strongroom.edge.api.urls")),
+    path("", include("strongroom.edge.workergate.urls")),
+    path("healthz", health),
+]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class WorkergateConfig(AppConfig):
+    name = "strongroom.edge.workergate"
+    label = "workergate"

@@ -1,0 +1,63 @@
+"""What ffmpeg (and the probe program) may open, per kind of input.
+
+Untrusted sources get an explicit protocol, demuxer and decoder allowlist: no ``hls``,
+``concat``, ``lavfi`` or image demuxers (the classic local-file-read and SSRF tricks need
+one of those), and only the decoders of formats we mean to accept, because every decoder
+compiled into ffmpeg is attack surface (e.g. the 2026 MagicYUV heap overflow). Our own HLS
+outputs are re-read only for verification, with ``hls`` and nothing but h264/aac. Generated
+sample clips come from ``lavfi`` and are trusted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class InputPolicy(StrEnum):
+    """How far an input is trusted; selects the allowlists in ``POLICIES``."""
+
+    UNTRUSTED = "untrusted"
+    OWN_OUTPUT = "own_output"
+    GENERATED = "generated"
+
+
+@dataclass(frozen=True)
+class Allowlist:
+    """ffmpeg ``-protocol_whitelist`` / ``-format_whitelist`` / ``-codec_whitelist`` values.
+
+    An empty ``codecs`` means "no decoder allowlist" (only for generated inputs).
+    """
+
+    protocols: str
+    formats: str
+    codecs: str
+
+
+_SOURCE_FORMATS = (
+    "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,mpegts,avi,flv,mpeg,wav,mp3,aac,ogg,flac"
+)
+_SOURCE_VIDEO_DECODERS = (
+    "h264,hevc,vp8,vp9,av1,libdav1d,mpeg4,mpeg2video,mpeg1video,mjpeg,prores,dnxhd,"
+    "theora,h263,flv,png"
+)
+_SOURCE_AUDIO_DECODERS = (
+    "aac,aac_fixed,mp3,mp3float,mp2,mp2float,ac3,ac3_fixed,eac3,opus,libopus,vorbis,"
+    "libvorbis,flac,alac,pcm_s16le,pcm_s16be,pcm_s24le,pcm_s24be,pcm_s32le,pcm_f32le,"
+    "pcm_u8,pcm_mulaw,pcm_alaw"
+)
+
+POLICIES: dict[InputPolicy, Allowlist] = {
+    InputPolicy.UNTRUSTED: Allowlist(
+        protocols="file,pipe",
+        formats=_SOURCE_FORMATS,
+        codecs=f"{_SOURCE_VIDEO_DECODERS},{_SOURCE_AUDIO_DECODERS}",
+    ),
+    # hls opens its segments through "file" and needs mpegts to read them.
+    InputPolicy.OWN_OUTPUT: Allowlist(
+        protocols="file",
+        formats="hls,mpegts,mov,mp4,m4a,3gp,3g2,mj2",
+        codecs="h264,aac,aac_fixed",
+    ),
+    InputPolicy.GENERATED: Allowlist(protocols="file", formats="lavfi", codecs=""),
+}
