@@ -42,18 +42,20 @@ def run_demo(data_dir: str | None, source: Path | None, out: Path | None, stream
     source = source or _sample_clip(runner, init.data.root / "demo-input")
     api_key = _demo_api_key()
     edge = _start_edge(init.data.root, init.data.server_info)
+    client = QencodeClient(edge.url, edge.ca)
     started = time.monotonic()
     try:
-        client = QencodeClient(edge.url, edge.ca)
         stream.write(f"Submitting {source.name} to {edge.url} (MP4 + {DEMO_LADDER}-rung HLS)\n")
         result = run_job(client, api_key, source, preset_formats("demo"), ProgressBar(stream))
         files = download_outputs(client, result.status, out / result.task_token)
         _verify(runner, files)
+        elapsed = time.monotonic() - started
     except QencodeApiError as exc:
         raise CommandFailed(f"the edge refused the demo job ({exc})") from None
     finally:
+        client.close()  # an open keep-alive connection would hold up the edge's graceful stop
         edge.supervisor.stop()
-    _report(stream, result.status, files, time.monotonic() - started)
+    _report(stream, result.status, files, elapsed)
     return 0
 
 

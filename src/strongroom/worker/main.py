@@ -121,10 +121,23 @@ def _setup_message(exc: Exception) -> str:
     return str(exc)
 
 
+class _StopWhileIdle(BaseException):
+    """Raised by the signal handler to end an idle long-poll claim at once.
+
+    A BaseException, so no retry loop below treats it as a transport error. At worst a grant
+    that was in flight is dropped: its lease expires and the work goes to another worker.
+    """
+
+
+_IDLE_CLAIM = threading.Event()
+
+
 def _claim_loop(config: WorkerConfig, resources: JobResources, stop: threading.Event) -> int:
     while not stop.is_set():
         try:
-            grant = claim(resources.client, config.claim_wait, config.edge_url)
+            grant = _idle_claim(resources.client, config.claim_wait, config.edge_url)
+        except _StopWhileIdle:
+            break
         except AuthRefused:
             logger.error("the edge refused this worker's key: it was revoked; enroll again")
             return ExitCode.REVOKED
@@ -137,6 +150,14 @@ def _claim_loop(config: WorkerConfig, resources: JobResources, stop: threading.E
             return ExitCode.REVOKED
     logger.info("stop requested: no more claims; exiting")
     return ExitCode.OK
+
+
+def _idle_claim(client: EdgeClient, wait: int, edge_url: str) -> Grant | None:
+    _IDLE_CLAIM.set()
+    try:
+        return claim(client, wait, edge_url)
+    finally:
+        _IDLE_CLAIM.clear()
 
 
 def claim(client: EdgeClient, wait: int, edge_url: str) -> Grant | None:
@@ -162,6 +183,8 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
         logger.info("received %s: finishing the current job, then exiting",
                     signal.Signals(signum).name)
         stop.set()
+        if _IDLE_CLAIM.is_set():  # nothing in hand: don't sit out the long-poll
+            raise _StopWhileIdle
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
