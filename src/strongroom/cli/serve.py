@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -64,6 +65,14 @@ class DrainingServer(uvicorn.Server):
             self._before_exit()
         finally:
             super().handle_exit(sig, frame)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets)
+        # uvicorn re-raises a captured signal after shutdown so the process dies by it; we have
+        # handled it (children stopped, connections drained), so `serve` returns and exits 0.
+        captured = getattr(self, "_captured_signals", None)
+        if isinstance(captured, list):
+            captured.clear()
 
 
 class EdgeRunner:
