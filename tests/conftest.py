@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-_MARKERS = {"unit": pytest.mark.unit, "integration": pytest.mark.integration, "e2e": pytest.mark.e2e}
+_MARKERS = {
+    "unit": pytest.mark.unit,
+    "integration": pytest.mark.integration,
+    "e2e": pytest.mark.e2e,
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

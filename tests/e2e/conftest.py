@@ -33,7 +33,12 @@ class RunningServer:
         """Run a `strongroom` command against this server's data directory; return stdout."""
         done = subprocess.run(
             [sys.executable, "-m", "strongroom", *args, "--data-dir", str(self.data_dir)],
-            env=self.env, capture_output=True, text=True, timeout=120, check=True)
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
         return done.stdout.strip()
 
 
@@ -63,18 +68,39 @@ def _postgres(url: str, statement: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, server_env: dict[str, str]) -> Iterator[RunningServer]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, server_env: dict[str, str]
+) -> Iterator[RunningServer]:
     data_dir = tmp_path_factory.mktemp("edge-data")
     info = data_dir / "run" / "server.json"
     log = (data_dir.parent / "serve.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "strongroom", "serve", "--data-dir", str(data_dir), "--port", "0",
-         "--workers", "1"], env=server_env, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "strongroom",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            "0",
+            "--workers",
+            "1",
+        ],
+        env=server_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         details = _wait_for(info, process)
-        yield RunningServer(url=details["url"], ca=Path(details["ca"]), data_dir=data_dir,
-                            env=server_env, process=process)
+        yield RunningServer(
+            url=details["url"],
+            ca=Path(details["ca"]),
+            data_dir=data_dir,
+            env=server_env,
+            process=process,
+        )
     finally:
         process.terminate()
         try:

@@ -29,29 +29,49 @@ LADDER = [360, 240, 144]
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("clip")
-    return make_sample_clip(Runner(find_ffmpeg()), folder / "clip.mp4", seconds=2.0,
-                            width=640, height=360, fps=25)
+    return make_sample_clip(
+        Runner(find_ffmpeg()), folder / "clip.mp4", seconds=2.0, width=640, height=360, fps=25
+    )
 
 
 @pytest.fixture
 def sdk_trusts_server(server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SSL_CERT_FILE", str(server.ca))        # urllib (API calls)
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(server.ca))   # requests (tus uploads)
-    monkeypatch.setattr(qencode3.task, "SLEEP_REGULAR", 0.5)   # the SDK polls every 10 s
+    monkeypatch.setenv("SSL_CERT_FILE", str(server.ca))  # urllib (API calls)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(server.ca))  # requests (tus uploads)
+    monkeypatch.setattr(qencode3.task, "SLEEP_REGULAR", 0.5)  # the SDK polls every 10 s
 
 
 def query(source: str) -> dict[str, Any]:
-    return {"query": {"source": source, "encoder_version": 2, "format": [
-        {"output": "mp4", "video_codec": "libx264", "quality": "26", "audio_codec": "libfdk_aac",
-         "audio_bitrate": "96", "tag": "mp4-out"},
-        {"output": "advanced_hls", "segment_duration": "1", "stream": [
-            {"resolution": r, "bitrate": str(200 + r), "audio_bitrate": 64} for r in LADDER]},
-    ]}}
+    return {
+        "query": {
+            "source": source,
+            "encoder_version": 2,
+            "format": [
+                {
+                    "output": "mp4",
+                    "video_codec": "libx264",
+                    "quality": "26",
+                    "audio_codec": "libfdk_aac",
+                    "audio_bitrate": "96",
+                    "tag": "mp4-out",
+                },
+                {
+                    "output": "advanced_hls",
+                    "segment_duration": "1",
+                    "stream": [
+                        {"resolution": r, "bitrate": str(200 + r), "audio_bitrate": 64}
+                        for r in LADDER
+                    ],
+                },
+            ],
+        }
+    }
 
 
 @pytest.mark.usefixtures("sdk_trusts_server")
-def test_the_qencode_sdk_uploads_transcodes_and_downloads(server: RunningServer, clip: Path,
-                                                         tmp_path: Path) -> None:
+def test_the_qencode_sdk_uploads_transcodes_and_downloads(
+    server: RunningServer, clip: Path, tmp_path: Path
+) -> None:
     api_key = server.cli("apikey", "create", "--project", "sdk")
     client = make_client(api_key, api_url=server.url + "/")
     assert not client.error, client.message
@@ -103,15 +123,17 @@ def check_outputs(status: dict[str, Any], folder: Path) -> None:
 
 def _get(url: str) -> bytes:
     response = requests.get(url, timeout=30)
-    assert response.status_code == 200, (url.split("/media/")[0], response.status_code)
+    assert response.status_code == 200, (url.split("/media/", maxsplit=1)[0], response.status_code)
     return response.content
 
 
 @pytest.mark.usefixtures("sdk_trusts_server")
 def test_the_sdk_sees_qencode_errors_for_bad_credentials(server: RunningServer) -> None:
-    client = make_client("sr_live_notakey_000000000000000000000000000000000",
-                         api_url=server.url + "/")
+    client = make_client(
+        "sr_live_notakey_000000000000000000000000000000000", api_url=server.url + "/"
+    )
     assert client.error == 2
-    unknown = make_client(server.cli("apikey", "create", "--project", "other")[:-1] + "x",
-                              api_url=server.url + "/")
+    unknown = make_client(
+        server.cli("apikey", "create", "--project", "other")[:-1] + "x", api_url=server.url + "/"
+    )
     assert unknown.error in {2, 3}
