@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 
-.PHONY: install demo test lint typecheck unit bench clean
+.PHONY: install system-deps demo test lint unit bench clean
 
 install: $(STAMP)
 
@@ -18,15 +18,19 @@ $(STAMP): pyproject.toml requirements/lock.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@
 
-demo: install
+# Optional Debian packages (bubblewrap); skipped with a note when not root.
+system-deps:
+	@scripts/system-deps.sh
+
+demo: install system-deps
 	$(BIN)/strongroom demo $(if $(INPUT),--input $(INPUT),)
 
 lint: install
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests $(wildcard bench)
 	$(BIN)/lint-imports
 	$(BIN)/mypy src/strongroom/media src/strongroom/crypto src/strongroom/storage src/strongroom/outbound src/strongroom/worker
 
-test: lint
+test: lint system-deps
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup tests
 
 unit: install

@@ -9,6 +9,7 @@ request_finished signal closes the connection after every request.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -53,3 +54,39 @@ class EdgeClient:
         body = urlencode(fields, doseq=True).encode()
         response = self.request("POST", path, content=body, headers={"content-type": FORM})
         return response.status_code, response.json()
+
+
+@dataclass
+class RawExchange:
+    """What a hand-driven ASGI request produced, and how much of its body the app pulled."""
+
+    status: int
+    body: bytes
+    chunks_read: int
+
+
+def post_in_chunks(path: str, headers: dict[str, str], chunk: bytes, count: int) -> RawExchange:
+    """POST `count` copies of `chunk` as separate ASGI body messages, counting the reads."""
+    read = 0
+    messages: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal read
+        read += 1
+        if read > count:  # the client stays connected until the app has answered
+            await asyncio.get_running_loop().create_future()
+        return {"type": "http.request", "body": chunk, "more_body": read < count}
+
+    async def send(message: dict[str, Any]) -> None:
+        messages.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "https", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "headers": [(k.encode(), v.encode()) for k, v in {"host": "testserver", **headers}.items()],
+        "client": ("127.0.0.1", 50000), "server": ("testserver", 443),
+    }
+    async_to_sync(application)(scope, receive, send)
+    start = next(m for m in messages if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    return RawExchange(start["status"], body, min(read, count))

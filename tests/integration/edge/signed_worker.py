@@ -3,6 +3,7 @@ every request (RFC 9421) and checking every signed answer against the edge's key
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -40,7 +41,8 @@ class Sent:
 
 
 def absolute(url: str) -> str:
-    return url if url.startswith("https://") else BASE_URL + url
+    """The URL exactly as httpx will send it (encoded, dot segments removed): what is signed."""
+    return str(httpx.URL(url if url.startswith("https://") else BASE_URL + url))
 
 
 def sign(
@@ -56,11 +58,19 @@ def sign(
 
 
 def send_signed(
-    edge: EdgeClient, method: str, url: str, content: bytes | None, signed: SignedHeaders,
-    **options: Any,
+    edge: EdgeClient,
+    method: str,
+    url: str,
+    content: bytes | None,
+    signed: SignedHeaders,
+    *,
+    headers: dict[str, str] | None = None,
+    timeout: float | None = None,
 ) -> Sent:
-    response = edge.request(method, absolute(url), content=content, headers=signed.headers,
-                            **options)
+    response = edge.request(
+        method, absolute(url), content=content, headers={**signed.headers, **(headers or {})},
+        timeout=timeout,
+    )
     return Sent(response, signed.nonce)
 
 
@@ -104,8 +114,12 @@ class SignedWorker:
     def sign(self, method: str, url: str, body: bytes | None, **options: Any) -> SignedHeaders:
         return sign(self.key, self.worker_id, method, url, body, **options)
 
-    def send(self, method: str, url: str, body: bytes = b"", **options: Any) -> Sent:
-        return send_signed(self.edge, method, url, body, self.sign(method, url, body, **options))
+    def send(
+        self, method: str, url: str, body: bytes = b"", *,
+        headers: dict[str, str] | None = None, **sign_options: Any,
+    ) -> Sent:
+        signed = self.sign(method, url, body, **sign_options)
+        return send_signed(self.edge, method, url, body, signed, headers=headers)
 
     def post_json(self, url: str, data: dict[str, Any], **options: Any) -> Sent:
         return self.send("POST", url, json.dumps(data).encode(), **options)
@@ -137,3 +151,27 @@ def enroll(edge: EdgeClient, join_token: str) -> SignedWorker:
     edge_key = public_key_from_text(data["edge_public_key"])
     check_signed_answer(sent, edge_key)
     return SignedWorker(edge, key, data["worker_id"], edge_key)
+
+
+def output_report(index: int, kind: str, files: dict[str, bytes], main_file: str) -> dict[str, Any]:
+    """An OutputReport (worker-protocol.md) for files the worker uploaded."""
+    return {
+        "index": index,
+        "kind": kind,
+        "main_file": main_file,
+        "files": [
+            {"path": path, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+            for path, data in files.items()
+        ],
+        "duration": 2.0,
+        "bitrate": 800,
+        "width": 320,
+        "height": 240,
+        "renditions": [{"width": 320, "height": 240, "bitrate": 800, "video_codec": "h264",
+                        "audio_codec": "aac"}],
+    }
+
+
+def with_grant_of(url: str, other: str) -> str:
+    """`url`'s path with the `grant` query of `other` (a capability moved to another use)."""
+    return url.partition("?")[0] + "?" + other.partition("?")[2]

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
+from django.db import IntegrityError
 from django.test import Client
 from django.utils import timezone
 
@@ -22,7 +23,7 @@ from strongroom.edge.jobs.services import tasks as task_service
 from strongroom.edge.jobs.services.transitions import move_task
 from strongroom.edge.jobs.states import TaskStatus
 from tests.integration.edge.db_state import snapshot
-from tests.integration.edge.edge_client import FORM
+from tests.integration.edge.edge_client import FORM, post_in_chunks
 from tests.integration.edge.qencode_api import (
     EXTERNAL_SOURCE,
     DjangoForms,
@@ -230,6 +231,7 @@ def test_it_keeps_a_payload_of_1000_characters(v1: QencodeApi, task_token: str) 
 
 @pytest.mark.xfail(
     strict=True,
+    raises=IntegrityError,
     reason="jobs/services/tasks.py start_task: move_task(QUEUED) also 'succeeds' from queued "
     "(idempotent) and from running states, so TaskAlreadyStarted is never raised; the second "
     "Output insert hits the unique constraint and the client gets a 500",
@@ -385,6 +387,38 @@ def test_it_answers_an_over_cap_body_with_an_envelope_error(
     assert snapshot() == before
 
 
+@pytest.mark.django_db(transaction=True)
+def test_it_answers_an_over_cap_body_with_an_envelope_error_through_the_asgi_app() -> None:
+    limit = settings.QENCODE_QUERY_MAX_BYTES + 8192
+    chunk = b"x" * 4096
+    count = limit // len(chunk) + 8
+    headers = {"content-type": FORM, "content-length": str(len(chunk) * count)}
+
+    exchange = post_in_chunks("/v1/status", headers, chunk, count)
+
+    assert exchange.status == 200
+    assert json.loads(exchange.body)["error"] == 14
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="middleware.py BodySizeLimitMiddleware runs after Django's ASGIHandler.read_body "
+    "has spooled the whole body (no limit) to a temp file: the declared Content-Length is "
+    "only checked once every byte has been received",
+)
+def test_it_refuses_a_declared_over_cap_body_before_reading_it() -> None:
+    chunk = b"x" * 65536
+    count = 64  # 4 MiB declared and sent, the /v1/ cap is 136 KiB
+    headers = {"content-type": FORM, "content-length": str(len(chunk) * count)}
+
+    exchange = post_in_chunks("/v1/status", headers, chunk, count)
+
+    assert json.loads(exchange.body)["error"] == 14
+    assert exchange.chunks_read <= 1
+
+
 def test_it_answers_an_over_long_query_with_an_envelope_error(
     v1: QencodeApi, task_token: str
 ) -> None:
@@ -395,6 +429,7 @@ def test_it_answers_an_over_long_query_with_an_envelope_error(
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="Django's DATA_UPLOAD_MAX_NUMBER_FIELDS (200) raises TooManyFieldsSent inside the "
     "view; qencode_endpoint only catches ApiFailure, so the client gets Django's HTML 400 "
     "instead of the envelope",

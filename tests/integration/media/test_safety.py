@@ -126,8 +126,12 @@ def test_cancel_kills_the_process_group_within_two_seconds(runner: Runner,
     with pytest.raises(Cancelled):
         runner.run(ENDLESS, cwd=job_dir, on_progress=on_progress, cancel=cancel)
     assert started, "ffmpeg never reported progress"
-    assert time.monotonic() - started[0] < 2.0
+    # Inside bubblewrap, ffmpeg dies with its sandbox (PID namespace teardown) a moment after
+    # bwrap itself: poll, but only within the promised two seconds.
+    while processes_in(job_dir) and time.monotonic() - started[0] < 2.0:
+        time.sleep(0.02)
     assert processes_in(job_dir) == []
+    assert time.monotonic() - started[0] < 2.0
 
 
 def test_it_stops_a_run_at_the_wall_clock_limit(job_dir: Path) -> None:

@@ -1,8 +1,8 @@
 """The background queue (Huey): the only module that knows the queue library.
 
 Embedded profile: Huey on SQLite, but through SQLCipher so queued messages are encrypted at rest
-like everything else. Cluster profile (`REDIS_URL` set): Huey on Redis. Messages are JSON, never
-pickle, and carry ids only (DESIGN.md §6 rule 4).
+like everything else (the cluster profile's Redis queue comes with the scale-out work).
+Messages are JSON, never pickle, and carry ids only (DESIGN.md §6 rule 4).
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ import datetime
 import json
 from typing import Any
 
-from huey import RedisHuey, SqliteHuey
+from huey import SqliteHuey
 from huey.registry import Message
 from huey.serializer import Serializer
 from huey.storage import SqliteStorage
 from sqlcipher3 import dbapi2 as sqlcipher
 
 from strongroom.edge.datadir import DataDir
-from strongroom.edge.settings.env import Env
+from strongroom.edge.settings.env import ConfigError, Env
 
 _DATETIME_FIELDS = ("eta", "expires_resolved")
 
@@ -66,11 +66,10 @@ class SqlCipherHuey(SqliteHuey):  # type: ignore[misc]
 
 def build_huey(env: Env, data: DataDir, cipher_key: bytes) -> Any:
     immediate = env.bool("HUEY_IMMEDIATE", default=False)
-    redis_url = env.plain("REDIS_URL")
-    if redis_url:
-        return RedisHuey(
-            "strongroom", url=redis_url, serializer=JsonSerializer(), immediate=immediate, utc=True
-        )
+    if env.plain("REDIS_URL"):
+        # The cluster profile's queue (Huey on Redis) arrives with the scale-out work; refusing
+        # beats silently queueing on a local file that other hosts can't see.
+        raise ConfigError("REDIS_URL is set, but this version queues only on the embedded file")
     return SqlCipherHuey(
         "strongroom",
         filename=str(data.task_queue),

@@ -46,6 +46,8 @@ class Lease:
 
 def claim_next(worker: Worker) -> Lease | None:
     """Lease the next claimable work item to `worker`, or return None when there is none."""
+    if not _claimable_filter().exists():  # idle polls stay read-only: no write lock taken
+        return None
     with transaction.atomic():
         for item in _claimable():
             if item.status == WorkItemStatus.LEASED and item.attempts >= item.max_attempts:
@@ -55,11 +57,15 @@ def claim_next(worker: Worker) -> Lease | None:
     return None
 
 
-def _claimable() -> QuerySet[WorkItem]:
+def _claimable_filter() -> QuerySet[WorkItem]:
     now = timezone.now()
     ready = Q(status=WorkItemStatus.QUEUED) & (Q(not_before__isnull=True) | Q(not_before__lte=now))
     expired = Q(status=WorkItemStatus.LEASED, lease_expires_at__lt=now)
-    items = WorkItem.objects.filter(ready | expired).order_by("-priority", "created_at")
+    return WorkItem.objects.filter(ready | expired)
+
+
+def _claimable() -> QuerySet[WorkItem]:
+    items = _claimable_filter().order_by("-priority", "created_at")
     if connection.features.has_select_for_update_skip_locked:
         items = items.select_for_update(skip_locked=True)
     return items.select_related("task")[:20]
