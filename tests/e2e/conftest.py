@@ -69,8 +69,13 @@ def _postgres(url: str, statement: str) -> None:
 
 @pytest.fixture(scope="module")
 def server(
-    tmp_path_factory: pytest.TempPathFactory, server_env: dict[str, str]
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    server_env: dict[str, str],
 ) -> Iterator[RunningServer]:
+    """A module may set LOCAL_WORKERS (default 1) and SERVER_SETTINGS (extra environment)."""
+    workers = str(getattr(request.module, "LOCAL_WORKERS", 1))
+    server_env = {**server_env, **getattr(request.module, "SERVER_SETTINGS", {})}
     data_dir = tmp_path_factory.mktemp("edge-data")
     info = data_dir / "run" / "server.json"
     log = (data_dir.parent / "serve.log").open("wb")
@@ -85,7 +90,7 @@ def server(
             "--port",
             "0",
             "--workers",
-            "1",
+            workers,
         ],
         env=server_env,
         stdout=log,

@@ -11,6 +11,8 @@ with no network and a read-only system. stderr is kept as a capped tail for the 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import json
 import logging
 import os
@@ -88,6 +90,11 @@ def _wall_budget(limits: Limits, expected_duration: float) -> float:
     return min(limits.wall_seconds, 300.0 + 20.0 * max(0.0, expected_duration))
 
 
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+_LIBC = (ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+         if sys.platform == "linux" else None)
+
+
 def _apply_rlimits(limits: Limits) -> None:
     """Runs in the child between fork and exec: only async-signal-safe-ish calls."""
     resource.setrlimit(resource.RLIMIT_AS, (limits.address_space, limits.address_space))
@@ -95,6 +102,10 @@ def _apply_rlimits(limits: Limits) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size, limits.file_size))
     resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if _LIBC is not None:
+        # If the worker dies, even by SIGKILL, its encoder dies with it: no orphan keeps burning
+        # CPU on a job whose lease is about to move to another worker.
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _announce(message: str) -> None:
