@@ -17,6 +17,7 @@ import django
 from django.core.handlers.asgi import ASGIHandler
 
 from strongroom.edge.asgi_io import Receive, Scope, Send
+from strongroom.edge.body_cap import buffered_within_cap
 
 logger = logging.getLogger("strongroom.access")
 _SLASHES = re.compile(r"/{2,}")
@@ -45,7 +46,9 @@ def build_application() -> Any:
             if handles(scope):
                 await handler(scope, receive, send)
                 return
-        await django_app(scope, receive, send)
+        capped = await buffered_within_cap(scope, receive, send)
+        if capped is not None:
+            await django_app(scope, capped, send)
 
     async def application(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -17,8 +17,6 @@ from tests.integration.edge.edge_client import EdgeClient
 from tests.integration.edge.qencode_api import DjangoForms, QencodeApi, query_text
 from tests.integration.edge.signed_worker import SignedWorker, enroll
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 def project(db: None) -> Project:

@@ -81,10 +81,17 @@ def post_in_chunks(path: str, headers: dict[str, str], chunk: bytes, count: int)
         messages.append(message)
 
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "https", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "https",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
         "headers": [(k.encode(), v.encode()) for k, v in {"host": "testserver", **headers}.items()],
-        "client": ("127.0.0.1", 50000), "server": ("testserver", 443),
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 443),
     }
     async_to_sync(application)(scope, receive, send)
     start = next(m for m in messages if m["type"] == "http.response.start")

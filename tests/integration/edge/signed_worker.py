@@ -53,8 +53,9 @@ def sign(
     body: bytes | None,
     **options: Any,
 ) -> SignedHeaders:
-    return sign_request(method=method, url=absolute(url), body=body, key=key, key_id=key_id,
-                        **options)
+    return sign_request(
+        method=method, url=absolute(url), body=body, key=key, key_id=key_id, **options
+    )
 
 
 def send_signed(
@@ -68,7 +69,10 @@ def send_signed(
     timeout: float | None = None,
 ) -> Sent:
     response = edge.request(
-        method, absolute(url), content=content, headers={**signed.headers, **(headers or {})},
+        method,
+        absolute(url),
+        content=content,
+        headers={**signed.headers, **(headers or {})},
         timeout=timeout,
     )
     return Sent(response, signed.nonce)
@@ -86,17 +90,21 @@ def check_signed_answer(sent: Sent, edge_key: Ed25519PublicKey) -> None:
 
 
 def enrollment_body(key: Ed25519PrivateKey, join_token: str) -> bytes:
-    return json.dumps({
-        "join_token": join_token,
-        "public_key": public_key_to_text(key.public_key()),
-        "name": "test-worker",
-        "labels": ["cpu"],
-        "version": "test",
-    }).encode()
+    return json.dumps(
+        {
+            "join_token": join_token,
+            "public_key": public_key_to_text(key.public_key()),
+            "name": "test-worker",
+            "labels": ["cpu"],
+            "version": "test",
+        }
+    ).encode()
 
 
 def request_enrollment(
-    edge: EdgeClient, key: Ed25519PrivateKey, join_token: str,
+    edge: EdgeClient,
+    key: Ed25519PrivateKey,
+    join_token: str,
     signing_key: Ed25519PrivateKey | None = None,
 ) -> Sent:
     body = enrollment_body(key, join_token)
@@ -115,8 +123,13 @@ class SignedWorker:
         return sign(self.key, self.worker_id, method, url, body, **options)
 
     def send(
-        self, method: str, url: str, body: bytes = b"", *,
-        headers: dict[str, str] | None = None, **sign_options: Any,
+        self,
+        method: str,
+        url: str,
+        body: bytes = b"",
+        *,
+        headers: dict[str, str] | None = None,
+        **sign_options: Any,
     ) -> Sent:
         signed = self.sign(method, url, body, **sign_options)
         return send_signed(self.edge, method, url, body, signed, headers=headers)
@@ -167,8 +180,15 @@ def output_report(index: int, kind: str, files: dict[str, bytes], main_file: str
         "bitrate": 800,
         "width": 320,
         "height": 240,
-        "renditions": [{"width": 320, "height": 240, "bitrate": 800, "video_codec": "h264",
-                        "audio_codec": "aac"}],
+        "renditions": [
+            {
+                "width": 320,
+                "height": 240,
+                "bitrate": 800,
+                "video_codec": "h264",
+                "audio_codec": "aac",
+            }
+        ],
     }
 
 

@@ -5,6 +5,7 @@ signed media URLs (HTTP Range, expiry, forgery)."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -117,6 +118,22 @@ def test_it_runs_a_task_from_claim_to_delivery(flow: Flow) -> None:
     segment_url = videos[1]["url"].rsplit("/", 1)[0] + "/video_1/chunk0.ts"
     assert flow.edge.request("GET", segment_url).content == HLS_FILES["video_1/chunk0.ts"]
     assert flow.worker.post_json(flow.grant["heartbeat_url"], {"stage": "saving"}).status == 409
+
+
+def test_it_never_logs_capability_tokens(flow: Flow, caplog: pytest.LogCaptureFixture) -> None:
+    flow.put_all()
+    flow.complete()
+    url = flow.videos()[0]["url"]
+    caplog.set_level(logging.INFO, logger="strongroom.access")
+    caplog.clear()
+
+    assert flow.edge.request("GET", url).status_code == 200
+    flow.worker.post_json(flow.grant["heartbeat_url"], {"stage": "saving"})
+
+    access = [r.getMessage() for r in caplog.records if r.name == "strongroom.access"]
+    assert len(access) == 2
+    assert all(media_path(url)[0] not in line and "grant=" not in line for line in access)
+    assert '"/media/<token>/video.mp4"' in access[0]
 
 
 def test_it_answers_a_range_request_for_an_output(flow: Flow) -> None:

@@ -184,9 +184,7 @@ def test_it_refuses_a_badly_signed_claim_and_leases_nothing(
     assert item().status == WorkItemStatus.QUEUED
 
 
-def test_it_refuses_a_replayed_nonce(
-    worker: SignedWorker, start_task: Callable[..., Task]
-) -> None:
+def test_it_refuses_a_replayed_nonce(worker: SignedWorker, start_task: Callable[..., Task]) -> None:
     signed = worker.sign("POST", CLAIM_URL, CLAIM_BODY)
     assert send_signed(worker.edge, "POST", CLAIM_URL, CLAIM_BODY, signed).status == 204
     start_task()
@@ -227,31 +225,21 @@ def test_it_grants_a_claim_after_start_encode2(
     assert [o["kind"] for o in grant["job"]["outputs"]] == ["mp4", "advanced_hls"]
     assert grant["source"]["external"] is True
     for name in ("output_base_url", "heartbeat_url", "complete_url", "fail_url"):
-        assert grant[name].startswith(f"https://testserver/internal/worker/leases/{lease.lease_id}/")
+        assert grant[name].startswith(
+            f"https://testserver/internal/worker/leases/{lease.lease_id}/"
+        )
         assert "?grant=" in grant[name]
     assert lease.task.status == TaskStatus.DOWNLOADING
     assert edge_v1.status(token)[token]["status"] == "downloading"
     assert other_worker.claim().status == 204  # one task, one lease
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="workergate/views.py claim: float(data.get('wait')) is outside any try, so a "
-    "non-numeric wait is an unhandled ValueError (HTTP 500) instead of a 400",
-)
 def test_it_refuses_a_non_numeric_claim_wait(worker: SignedWorker) -> None:
     sent = worker.post_json(CLAIM_URL, {"wait": "soon"})
 
     assert sent.status == 400
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TimeoutError,
-    reason="workergate/views.py claim: min(max(nan, 0), 25) is nan, so the deadline is nan and "
-    "`monotonic() >= deadline` is never true: a signed {\"wait\": NaN} polls the DB forever",
-)
 def test_it_answers_a_nan_claim_wait_promptly(worker: SignedWorker) -> None:
     body = b'{"wait": NaN}'
 
@@ -355,12 +343,6 @@ def test_it_refuses_a_report_that_differs_from_the_upload(
     assert item().status == WorkItemStatus.LEASED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="jobs/services/leases.py complete: r.get('index') on a non-object report raises "
-    "AttributeError, which workergate/views.py lease_endpoint does not map to 400 (HTTP 500)",
-)
 def test_it_refuses_a_malformed_completion_report(
     worker: SignedWorker, grant: dict[str, Any]
 ) -> None:
@@ -369,13 +351,42 @@ def test_it_refuses_a_malformed_completion_report(
     assert sent.status == 400
 
 
+def test_it_refuses_an_output_reported_twice(worker: SignedWorker, grant: dict[str, Any]) -> None:
+    files = {"video.mp4": b"mp4", "playlist.m3u8": b"#EXTM3U"}
+    for index, (path, data) in enumerate(files.items()):
+        assert worker.put_output(grant, index, path, data).status == 201
+    mp4 = output_report(0, "mp4", {"video.mp4": files["video.mp4"]}, "video.mp4")
+    hls = output_report(
+        1, "advanced_hls", {"playlist.m3u8": files["playlist.m3u8"]}, "playlist.m3u8"
+    )
+
+    sent = worker.post_json(grant["complete_url"], {"outputs": [mp4, hls, mp4]})
+
+    assert sent.status == 422
+
+
+def test_it_does_not_take_a_nan_percent_for_progress(
+    worker: SignedWorker, grant: dict[str, Any]
+) -> None:
+    body = b'{"stage": "encoding", "percent": NaN}'
+    url = grant["heartbeat_url"]
+
+    send_signed(worker.edge, "POST", url, body, worker.sign("POST", url, body))
+
+    assert item().task.percent < 100.0
+
+
 def test_it_refuses_an_output_whose_body_differs_from_its_digest(
     worker: SignedWorker, grant: dict[str, Any]
 ) -> None:
     url = output_url(grant, 0, "video.mp4")
     body = b"the real output bytes"
     signed = sign_request(
-        method="PUT", url=url, body=None, key=worker.key, key_id=worker.worker_id,
+        method="PUT",
+        url=url,
+        body=None,
+        key=worker.key,
+        key_id=worker.worker_id,
         content_digest_value=content_digest(b"what the worker claimed"),
     )
     before = snapshot()

@@ -39,9 +39,7 @@ def offset(edge: EdgeClient, location: str) -> int:
     return int(response.headers["upload-offset"])
 
 
-def patch(
-    edge: EdgeClient, location: str, at: int, data: bytes, **headers: str
-) -> httpx.Response:
+def patch(edge: EdgeClient, location: str, at: int, data: bytes, **headers: str) -> httpx.Response:
     sent = {"tus-resumable": TUS_VERSION, "upload-offset": str(at), "content-type": OCTET}
     return edge.request("PATCH", location, content=data, headers={**sent, **headers})
 

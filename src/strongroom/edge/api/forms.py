@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from django.core.exceptions import TooManyFieldsSent
 from django.http import HttpRequest
 
 from strongroom.edge.api.envelope import ApiFailure, QencodeError
@@ -30,7 +31,10 @@ def token_field(request: HttpRequest, name: str, bad_code: QencodeError) -> str:
 
 def status_tokens(request: HttpRequest) -> list[str]:
     """task_tokens in every form clients send: one, `task_tokens[]` repeated, or a comma list."""
-    raw = [*request.POST.getlist("task_tokens"), *request.POST.getlist("task_tokens[]")]
+    try:
+        raw = [*request.POST.getlist("task_tokens"), *request.POST.getlist("task_tokens[]")]
+    except TooManyFieldsSent:
+        raise ApiFailure(QencodeError.BAD_TOKENS, "Too many task_tokens in one call") from None
     tokens = [part.strip() for value in raw for part in value.split(",") if part.strip()]
     if not tokens:
         raise ApiFailure(QencodeError.BAD_TOKENS, "Field 'task_tokens' is required")

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -41,6 +42,10 @@ def qencode_endpoint(view: View) -> View:
             return view(request)
         except ApiFailure as exc:
             return failure(exc.code, exc.message)
+        except (RequestDataTooBig, TooManyFieldsSent):
+            return failure(
+                QencodeError.FIELD_REQUIRED, "The request has too many or too large fields"
+            )
 
     return wrapper
 

@@ -40,7 +40,6 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "strongroom.edge.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "strongroom.edge.middleware.BodySizeLimitMiddleware",
 ]
 
 ROOT_URLCONF = "strongroom.edge.urls"

@@ -33,10 +33,11 @@ logger = logging.getLogger(__name__)
 class WorkerRefused(Exception):
     """A worker request failed authentication; `code` is the stable reason."""
 
-    def __init__(self, code: str, detail: str) -> None:
+    def __init__(self, code: str, detail: str, status: int = 401) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail
+        self.status = status  # 401 for authentication; 400/413 for a body that can't be read
 
 
 @lru_cache(maxsize=1)

@@ -36,14 +36,26 @@ CLAIM_POLL_SECONDS = 0.5
 
 def _json_body(request: HttpRequest) -> dict[str, Any]:
     if len(request.body) > MAX_JSON_BODY:
-        raise WorkerRefused("too_large", "body too large")
+        raise WorkerRefused("too_large", "body too large", status=413)
     try:
-        data = json.loads(request.body or b"{}")
+        data = json.loads(request.body or b"{}", parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError):
-        raise WorkerRefused("malformed", "body is not JSON") from None
+        raise WorkerRefused("malformed", "body is not JSON", status=400) from None
     if not isinstance(data, dict):
-        raise WorkerRefused("malformed", "body must be a JSON object")
+        raise WorkerRefused("malformed", "body must be a JSON object", status=400)
     return data
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows")  # NaN, Infinity, -Infinity
+
+
+def number_field(data: dict[str, Any], name: str, low: float, high: float) -> float:
+    """A finite number within [low, high] (absent means `low`); ValueError otherwise."""
+    value = data.get(name, low)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise ValueError(f"{name} must be a number from {low} to {high}")
+    return float(value)
 
 
 def _base(request: HttpRequest) -> str:
@@ -90,7 +102,7 @@ def enroll(request: HttpRequest) -> HttpResponse:
 def _labels(data: dict[str, Any]) -> list[str]:
     labels = data.get("labels") or []
     if not isinstance(labels, list) or len(labels) > 32:
-        raise WorkerRefused("malformed", "labels must be a list of at most 32 names")
+        raise WorkerRefused("malformed", "labels must be a list of at most 32 names", status=400)
     return [str(label)[:40] for label in labels]
 
 
@@ -100,8 +112,11 @@ async def claim(request: HttpRequest) -> HttpResponse:
     try:
         worker, nonce, data = await sync_to_async(_authenticated)(request)
     except WorkerRefused as exc:
-        return refusal(exc.code, exc.detail)
-    wait = min(max(float(data.get("wait", 0) or 0), 0.0), MAX_CLAIM_WAIT)
+        return refusal(exc.code, exc.detail, status=exc.status)
+    try:
+        wait = number_field(data, "wait", 0, MAX_CLAIM_WAIT)
+    except ValueError as exc:
+        return signed_json(400, {"error": "malformed", "detail": str(exc)}, nonce)
     deadline = time.monotonic() + wait
     base = _base(request)
     while True:
@@ -132,7 +147,7 @@ def lease_endpoint(
                 worker, nonce, data = _authenticated(request)
                 check_grant(request.GET.get("grant", ""), lease_id, purpose)
             except WorkerRefused as exc:
-                return refusal(exc.code, exc.detail)
+                return refusal(exc.code, exc.detail, status=exc.status)
             except GrantRefused as exc:
                 return refusal("grant_refused", str(exc), status=403)
             try:
@@ -155,7 +170,7 @@ def lease_endpoint(
 @lease_endpoint(GrantPurpose.HEARTBEAT)
 def heartbeat(worker: Worker, lease_id: str, data: dict[str, Any]) -> dict[str, Any]:
     item, cancel = leases.heartbeat(
-        lease_id, worker, str(data.get("stage", "")), float(data.get("percent", 0) or 0)
+        lease_id, worker, str(data.get("stage", "")), number_field(data, "percent", 0, 100)
     )
     expires = item.lease_expires_at.isoformat() if item.lease_expires_at else None
     return {"lease_expires_at": expires, "cancel": cancel}

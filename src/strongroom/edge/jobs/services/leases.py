@@ -14,7 +14,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from strongroom.edge.jobs.models import Output, StoredFile, Task, Worker, WorkItem
@@ -65,10 +66,30 @@ def _claimable_filter() -> QuerySet[WorkItem]:
 
 
 def _claimable() -> QuerySet[WorkItem]:
-    items = _claimable_filter().order_by("-priority", "created_at")
+    """Priority lane first, then the project with the least work running (fair share), then age."""
+    items = (
+        _claimable_filter()
+        .annotate(project_load=_running_in_project())
+        .order_by("-priority", "project_load", "created_at")
+    )
     if connection.features.has_select_for_update_skip_locked:
-        items = items.select_for_update(skip_locked=True)
+        items = items.select_for_update(skip_locked=True, of=("self",))
     return items.select_related("task")[:20]
+
+
+def _running_in_project() -> Coalesce:
+    running = (
+        WorkItem.objects.filter(
+            status=WorkItemStatus.LEASED,
+            lease_expires_at__gte=timezone.now(),
+            task__project_id=OuterRef("task__project_id"),
+        )
+        .order_by()
+        .values("task__project_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(running[:1]), Value(0))
 
 
 def _lease(item: WorkItem, worker: Worker) -> Lease:
@@ -132,21 +153,39 @@ def output_key(item: WorkItem, output_index: int, path: str) -> str:
     return f"tasks/{item.task.token}/a{item.attempts}/out{output_index}/{path}"
 
 
-def complete(lease_id: str, worker: Worker, reports: list[dict[str, object]]) -> None:
+def complete(lease_id: str, worker: Worker, reports: list[object]) -> None:
+    """Accept the worker's reports if every file in them was uploaded under this lease as stated.
+
+    Files uploaded but not reported, and everything earlier attempts left, are deleted.
+    """
     with transaction.atomic():
         item = held_lease(lease_id, worker)
         outputs = {o.index: o for o in Output.objects.filter(task_id=item.task_id)}
+        by_index = _reports_by_index(reports, outputs)
         stored = {(f.output_index, f.path): f for f in StoredFile.objects.filter(lease_id=lease_id)}
-        if set(outputs) != {int(str(r.get("index"))) for r in reports}:
-            raise OutputMismatch("every output of the task must be reported exactly once")
-        for report in reports:
-            _accept_report(outputs[int(str(report["index"]))], report, stored, item)
+        for index, report in by_index.items():
+            _accept_report(outputs[index], report, stored, item)
+        reported = {(o.index, str(f["path"])) for o in outputs.values() for f in o.files}
+        unreported = [f.key for where, f in stored.items() if where not in reported]
         _finish_item(item, WorkItemStatus.DONE)
         move_task(item.task_id, TaskStatus.SAVING)
         move_task(item.task_id, TaskStatus.COMPLETED, percent=100.0)
-        stale = f"tasks/{item.task.token}/"
-        keep = f"{stale}a{item.attempts}/"
-    _delete_stale_attempts(stale, keep)
+        task_prefix = f"tasks/{item.task.token}/"
+        keep = f"{task_prefix}a{item.attempts}/"
+    _delete_objects(unreported)
+    _delete_stale_attempts(task_prefix, keep)
+
+
+def _reports_by_index(
+    reports: list[object], outputs: dict[int, Output]
+) -> dict[int, dict[str, object]]:
+    if not all(isinstance(r, dict) for r in reports):
+        raise ValueError("each output report must be an object")  # malformed: answered 400
+    typed = [r for r in reports if isinstance(r, dict)]
+    indexes = [r.get("index") for r in typed]
+    if len(typed) != len(outputs) or set(indexes) != set(outputs):
+        raise OutputMismatch("every output of the task must be reported exactly once")
+    return {int(str(r["index"])): r for r in typed}
 
 
 def _accept_report(
@@ -222,6 +261,12 @@ def _finish_item(item: WorkItem, status: WorkItemStatus, extra: list[str] | None
     item.lease_id = None
     item.lease_expires_at = None
     item.save(update_fields=["status", "lease_id", "lease_expires_at", *(extra or [])])
+
+
+def _delete_objects(keys: list[str]) -> None:
+    store = object_store()
+    for key in keys:
+        store.delete(key)
 
 
 def _delete_stale_attempts(task_prefix: str, keep: str) -> None:

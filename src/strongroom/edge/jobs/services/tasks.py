@@ -61,6 +61,7 @@ def start_task(token: str, query_text: str, payload: str = "") -> Task:
         if not move_task(
             task.pk,
             TaskStatus.QUEUED,
+            only_from=(TaskStatus.CREATED,),
             spec=spec.model_dump(mode="json"),
             payload=payload,
             warnings=list(spec.warnings),

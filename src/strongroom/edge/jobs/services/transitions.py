@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from django.db import transaction
@@ -11,13 +12,18 @@ from strongroom.edge.jobs.models import Task
 from strongroom.edge.jobs.states import TERMINAL, TaskStatus, can_move
 
 
-def move_task(task_id: int, target: TaskStatus, **fields: Any) -> bool:
+def move_task(
+    task_id: int, target: TaskStatus, *, only_from: Collection[TaskStatus] = (), **fields: Any
+) -> bool:
     """Move the task to `target` if the lifecycle allows it from its current state.
 
+    `only_from` narrows the starting states further (start_encode2 starts only a fresh task).
     Returns True when the row now has `target`. Terminal states also stamp `finished_at` and,
     after the commit, queue the task's finalisation (audit record, callbacks).
     """
-    allowed_from = [status for status in TaskStatus if can_move(status, target)]
+    allowed_from = [
+        s for s in TaskStatus if can_move(s, target) and (not only_from or s in only_from)
+    ]
     if target in TERMINAL:
         fields.setdefault("finished_at", timezone.now())
     changed = Task.objects.filter(pk=task_id, status__in=allowed_from).update(
