@@ -1,0 +1,127 @@
+"""The `strongroom` command as operators and scripts use it (a stable interface)."""
+
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from strongroom.crypto.apikeys import parse_api_key
+from strongroom.media.runner import Runner, find_ffmpeg
+from strongroom.media.samples import make_sample_clip
+from tests.e2e.conftest import RunningServer
+
+
+def strongroom(
+    *args: str, env: dict[str, str], check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "strongroom", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=check,
+    )
+
+
+def test_init_is_idempotent_and_private(tmp_path: Path, server_env: dict[str, str]) -> None:
+    data = tmp_path / "data"
+    strongroom("init", "--data-dir", str(data), env=server_env)
+    key_before = (data / "keys" / "master.json").read_bytes()
+    strongroom("init", "--data-dir", str(data), env=server_env)
+    assert (data / "keys" / "master.json").read_bytes() == key_before
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    assert stat.S_IMODE((data / "keys" / "master.json").stat().st_mode) == 0o600
+    assert (data / "db" / "strongroom.db").read_bytes()[:16] != b"SQLite format 3\x00"
+
+
+def test_the_data_dir_comes_from_the_environment_too(
+    tmp_path: Path, server_env: dict[str, str]
+) -> None:
+    env = {**server_env, "STRONGROOM_DATA_DIR": str(tmp_path / "from-env")}
+    strongroom("init", env=env)
+    path = strongroom("certs", "ca-path", env=env).stdout.strip()
+    assert path == str(tmp_path / "from-env" / "tls" / "ca" / "ca.crt")
+
+
+def test_admin_commands_print_exactly_what_scripts_need(server: RunningServer) -> None:
+    key = server.cli("apikey", "create", "--project", "scripts")
+    assert "\n" not in key and parse_api_key(key) is not None
+    token = server.cli("worker", "join-token", "--label", "gpu")
+    assert token.startswith("srj_") and "\n" not in token
+    assert server.cli("certs", "ca-path") == str(server.ca)
+    assert server.cli("audit", "verify") == "audit chain OK"
+
+
+def test_createuser_refuses_a_weak_password_plainly(server: RunningServer) -> None:
+    env = {**server.env, "STRONGROOM_NEW_USER_PASSWORD": "short"}
+    done = strongroom(
+        "createuser",
+        "--email",
+        "ops@example.com",
+        "--data-dir",
+        str(server.data_dir),
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    env["STRONGROOM_NEW_USER_PASSWORD"] = "a sufficiently long passphrase"
+    done = strongroom(
+        "createuser",
+        "--email",
+        "ops@example.com",
+        "--organization",
+        "ops",
+        "--data-dir",
+        str(server.data_dir),
+        env=env,
+    )
+    assert "Created user ops@example.com" in done.stdout
+
+
+def test_ca_path_before_init_says_what_to_do(tmp_path: Path, server_env: dict[str, str]) -> None:
+    done = strongroom(
+        "certs", "ca-path", "--data-dir", str(tmp_path / "none"), env=server_env, check=False
+    )
+    assert done.returncode == 1 and "strongroom init" in done.stderr
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("clip")
+    return make_sample_clip(
+        Runner(find_ffmpeg()), folder / "in.mp4", seconds=2.0, width=640, height=360, fps=25
+    )
+
+
+def test_transcode_uploads_waits_and_downloads(
+    server: RunningServer, clip: Path, tmp_path: Path
+) -> None:
+    env = {
+        **server.env,
+        "STRONGROOM_URL": server.url,
+        "STRONGROOM_CA": str(server.ca),
+        "STRONGROOM_API_KEY": server.cli("apikey", "create", "--project", "cli"),
+    }
+    done = strongroom("transcode", str(clip), "--preset", "hls", "--out", str(tmp_path), env=env)
+    master = Path(done.stdout.strip())
+    assert master.name == "playlist.m3u8" and master.is_file()
+    assert len(list(master.parent.rglob("segment_*.ts"))) >= 3
+    assert "completed" in done.stderr  # the progress line
+
+
+def test_transcode_without_credentials_says_so(clip: Path, server_env: dict[str, str]) -> None:
+    env = {k: v for k, v in server_env.items() if k not in {"STRONGROOM_URL", "STRONGROOM_API_KEY"}}
+    done = strongroom("transcode", str(clip), env=env, check=False)
+    assert done.returncode == 1 and "STRONGROOM_URL" in done.stderr
+
+
+def test_serve_wrote_its_address_for_other_tools(server: RunningServer) -> None:
+    info = json.loads((server.data_dir / "run" / "server.json").read_text())
+    assert info["url"] == server.url and info["pid"] == server.process.pid
+    assert (server.data_dir / "run" / "server.json").stat().st_mode & 0o077 == 0
