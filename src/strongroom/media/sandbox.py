@@ -22,15 +22,17 @@ def bwrap_argv(bwrap: str, job_dir: Path, readonly: Iterable[Path], argv: list[s
     binary's folder and the Python environment. ``job_dir`` is the only writable bind and the
     working directory; ``/tmp`` is a private tmpfs.
     """
-    args = [bwrap, *_NAMESPACE_FLAGS, "--ro-bind", "/usr", "/usr"]
+    # The fresh /proc, /dev and /tmp come first: a later bind lands on top of them, so a
+    # virtualenv or job folder that lives under /tmp stays visible (an earlier one would be
+    # hidden by the tmpfs). The tmpfs is inside the sandbox, not a host file: S108 does not apply.
+    args = [bwrap, *_NAMESPACE_FLAGS, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]  # noqa: S108
+    args += ["--ro-bind", "/usr", "/usr"]
     for folder in _SYSTEM_DIRS:
         args += _system_dir(folder)
     for name in _SYSTEM_FILES:
         args += ["--ro-bind-try", name, name]
     for path in sorted({str(p) for p in readonly}):
         args += ["--ro-bind-try", path, path]
-    # A fresh tmpfs inside the sandbox, not a host file: S108 does not apply.
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]  # noqa: S108
     args += ["--bind", str(job_dir), str(job_dir), "--chdir", str(job_dir), "--"]
     return args + argv
 
