@@ -37,7 +37,8 @@ def test_init_is_idempotent_and_private(tmp_path: Path, server_env: dict[str, st
     assert (data / "keys" / "master.json").read_bytes() == key_before
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
     assert stat.S_IMODE((data / "keys" / "master.json").stat().st_mode) == 0o600
-    assert (data / "db" / "strongroom.db").read_bytes()[:16] != b"SQLite format 3\x00"
+    if "DATABASE_URL" not in server_env:  # the embedded profile: an SQLCipher file, not SQLite
+        assert (data / "db" / "strongroom.db").read_bytes()[:16] != b"SQLite format 3\x00"
 
 
 def test_the_data_dir_comes_from_the_environment_too(
