@@ -126,3 +126,20 @@ def test_serve_wrote_its_address_for_other_tools(server: RunningServer) -> None:
     info = json.loads((server.data_dir / "run" / "server.json").read_text())
     assert info["url"] == server.url and info["pid"] == server.process.pid
     assert (server.data_dir / "run" / "server.json").stat().st_mode & 0o077 == 0
+
+
+def test_operators_list_and_revoke_workers(server: RunningServer) -> None:
+    listing = server.cli("workers").splitlines()
+    assert listing[0].split()[:3] == ["WORKER", "NAME", "STATE"]
+    local = [line.split() for line in listing[1:] if "local-0" in line]
+    assert local and local[0][2] in {"idle", "busy"}
+    unknown = strongroom(
+        "worker",
+        "revoke",
+        "wrk_" + "0" * 24,
+        "--data-dir",
+        str(server.data_dir),
+        env=server.env,
+        check=False,
+    )
+    assert unknown.returncode == 1 and "no worker" in unknown.stderr

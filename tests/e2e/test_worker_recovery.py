@@ -38,7 +38,7 @@ def workers(server: RunningServer, tmp_path: Path) -> Iterator[list[subprocess.P
             process.wait()
 
 
-def start_worker(server: RunningServer, state_dir: Path) -> subprocess.Popen[bytes]:
+def start_worker(server: RunningServer, state_dir: Path, *extra: str) -> subprocess.Popen[bytes]:
     token = server.cli("worker", "join-token")
     with (state_dir.parent / f"{state_dir.name}.log").open("wb") as log:  # the child keeps its copy
         return subprocess.Popen(
@@ -58,6 +58,7 @@ def start_worker(server: RunningServer, state_dir: Path) -> subprocess.Popen[byt
                 str(state_dir),
                 "--name",
                 state_dir.name,
+                *extra,
             ],
             env=server.env,
             stdout=log,
@@ -114,6 +115,36 @@ def test_a_worker_killed_mid_encode_costs_one_lease_not_the_job(
     client.close()
     workers[1].send_signal(signal.SIGTERM)
     assert workers[1].wait(timeout=30) == 0
+
+
+def submit_ladder(server: RunningServer, tmp_path: Path) -> tuple[QencodeClient, str, str]:
+    clip = make_sample_clip(Runner(find_ffmpeg()), tmp_path / "clip.mp4", seconds=12.0)
+    client = QencodeClient(server.url, server.ca)
+    token = client.access_token(server.cli("apikey", "create", "--project", "drain"))
+    task_token, upload_url = client.create_task(token)
+    source = client.upload(upload_url, task_token, clip)
+    return (
+        client,
+        task_token,
+        client.start_encode2(task_token, {"source": source, "format": preset_formats("hls")}),
+    )
+
+
+def test_a_draining_worker_hands_its_job_back_and_exits_zero(
+    server: RunningServer, workers: list[subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    client, task_token, status_url = submit_ladder(server, tmp_path)
+    workers.append(start_worker(server, tmp_path / "worker-c", "--drain-seconds", "0.5"))
+    wait_for_status(client, task_token, "encoding", timeout=60)
+
+    workers[0].send_signal(signal.SIGTERM)  # a rolling restart: this worker must go now
+    assert workers[0].wait(timeout=30) == 0
+    assert client.status(status_url, task_token)["status"] == "queued"
+
+    workers.append(start_worker(server, tmp_path / "worker-d"))
+    final = client.wait(status_url, task_token, lambda _: None, poll=0.5, timeout=180)
+    assert final["status"] == "completed" and final["error"] == 0, final
+    client.close()
 
 
 def assert_ladder_is_served(client: QencodeClient, status: dict[str, Any]) -> None:

@@ -93,6 +93,48 @@ def cmd_join_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker_list(args: argparse.Namespace) -> int:
+    from strongroom.cli.bootstrap import setup_django  # noqa: PLC0415
+
+    setup_django(args.data_dir)
+    from strongroom.edge.jobs.services.workers import list_workers  # noqa: PLC0415
+
+    rows = [("WORKER", "NAME", "STATE", "LABELS", "TASK", "LAST SEEN", "VERSION")]
+    for w in list_workers():
+        seen = w.last_seen_at.strftime("%Y-%m-%d %H:%M:%S") if w.last_seen_at else "-"
+        rows.append(
+            (
+                w.worker_id,
+                w.name,
+                w.state,
+                ",".join(w.labels) or "-",
+                w.current_task or "-",
+                seen,
+                w.version or "-",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+    return 0
+
+
+def cmd_worker_revoke(args: argparse.Namespace) -> int:
+    from strongroom.cli.bootstrap import setup_django  # noqa: PLC0415
+
+    setup_django(args.data_dir)
+    from strongroom.edge.jobs.services.workers import UnknownWorker, revoke_worker  # noqa: PLC0415
+
+    try:
+        revoke_worker(args.worker_id, actor=f"cli:{os.environ.get('USER', 'operator')}")
+    except UnknownWorker:
+        raise CommandFailed(f"no worker {args.worker_id}") from None
+    print(f"Revoked {args.worker_id}; its leases go back to the queue")
+    return 0
+
+
 def cmd_ca_path(args: argparse.Namespace) -> int:
     from strongroom.cli.bootstrap import use_data_dir  # noqa: PLC0415
 
@@ -128,6 +170,7 @@ def cmd_worker_run(args: argparse.Namespace) -> int:
         name=args.name or os.uname().nodename,
         labels=tuple(args.label),
         ffmpeg=args.ffmpeg,
+        drain_seconds=args.drain_seconds,
     )
     return run_worker(config)
 

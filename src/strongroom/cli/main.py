@@ -51,6 +51,13 @@ def _server_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
     _data_dir(token)
     token.add_argument("--label", action="append", default=[], help="label for the joining worker")
     token.set_defaults(handler=_lazy("strongroom.cli.commands", "cmd_join_token"))
+    listing = worker.add_parser("list", help="enrolled workers: state, labels, current job")
+    _data_dir(listing)
+    listing.set_defaults(handler=_lazy("strongroom.cli.commands", "cmd_worker_list"))
+    revoke = worker.add_parser("revoke", help="refuse a worker's key from its next request on")
+    _data_dir(revoke)
+    revoke.add_argument("worker_id")
+    revoke.set_defaults(handler=_lazy("strongroom.cli.commands", "cmd_worker_revoke"))
     run = worker.add_parser("run", help="run a standalone worker against an edge")
     run.add_argument("--edge", required=True, help="the edge's base URL (https://…)")
     run.add_argument("--join", default=None, help="one-time join token (first start only)")
@@ -59,6 +66,12 @@ def _server_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
     run.add_argument("--name", default=None)
     run.add_argument("--label", action="append", default=[])
     run.add_argument("--ffmpeg", default=None, help="ffmpeg binary (default: the pinned build)")
+    run.add_argument(
+        "--drain-seconds",
+        type=float,
+        default=300.0,
+        help="after SIGTERM, finish the current job for this long, then hand it back",
+    )
     run.set_defaults(handler=_lazy("strongroom.cli.commands", "cmd_worker_run"))
 
 
@@ -87,6 +100,9 @@ def _admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser
     ca_path = certs.add_parser("ca-path", help="print the local CA certificate's path")
     _data_dir(ca_path)
     ca_path.set_defaults(handler=_lazy("strongroom.cli.commands", "cmd_ca_path"))
+    workers = commands.add_parser("workers", help="list enrolled workers (= worker list)")
+    _data_dir(workers)
+    workers.set_defaults(handler=_lazy("strongroom.cli.commands", "cmd_worker_list"))
     audit = commands.add_parser("audit", help="audit log").add_subparsers(
         dest="audit_command", required=True, metavar="AUDIT_COMMAND"
     )

@@ -34,9 +34,7 @@ class Allowlist:
     codecs: str
 
 
-_SOURCE_FORMATS = (
-    "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,mpegts,avi,flv,mpeg,wav,mp3,aac,ogg,flac"
-)
+_SOURCE_FORMATS = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,mpegts,avi,flv,mpeg,wav,mp3,aac,ogg,flac"
 _SOURCE_VIDEO_DECODERS = (
     "h264,hevc,vp8,vp9,av1,libdav1d,mpeg4,mpeg2video,mpeg1video,mjpeg,prores,dnxhd,"
     "theora,h263,flv,png"

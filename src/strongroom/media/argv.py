@@ -9,12 +9,23 @@ from strongroom.media.limits import Limits
 from strongroom.media.planner import FfmpegCommand, InputFile
 
 BASE_FLAGS = (
-    "-nostdin", "-hide_banner", "-nostats", "-loglevel", "error", "-progress", "pipe:1",
+    "-nostdin",
+    "-hide_banner",
+    "-nostats",
+    "-loglevel",
+    "error",
+    "-progress",
+    "pipe:1",
 )
 
 
-def build_argv(ffmpeg: Path, command: FfmpegCommand, limits: Limits, *,
-               policy: InputPolicy = InputPolicy.UNTRUSTED) -> list[str]:
+def build_argv(
+    ffmpeg: Path,
+    command: FfmpegCommand,
+    limits: Limits,
+    *,
+    policy: InputPolicy = InputPolicy.UNTRUSTED,
+) -> list[str]:
     """Return ``[ffmpeg, hardening flags..., per-input allowlists and limits, -i ..., outputs]``.
 
     Every input gets ``policy``'s protocol/demuxer/decoder allowlists plus ``-max_streams`` and

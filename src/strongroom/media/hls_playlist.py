@@ -75,8 +75,14 @@ def attributes(text: str) -> dict[str, str]:
 def check_uri(uri: str) -> str:
     """Return ``uri`` if it is a plain relative path inside the playlist's folder tree."""
     parts = uri.split("/")
-    if (not uri or ":" in uri or uri.startswith("/") or "\\" in uri or "?" in uri
-            or any(part in {"", ".", ".."} for part in parts)):
+    if (
+        not uri
+        or ":" in uri
+        or uri.startswith("/")
+        or "\\" in uri
+        or "?" in uri
+        or any(part in {"", ".", ".."} for part in parts)
+    ):
         raise _bad(f"unsafe URI {uri[:80]!r}")
     return uri
 
@@ -105,16 +111,20 @@ def _variant(attrs: dict[str, str], uri: str) -> Variant:
         raise _bad("variant without BANDWIDTH")
     width, sep, height = attrs.get("RESOLUTION", "").partition("x")
     resolution = (int(width), int(height)) if sep and width.isdigit() and height.isdigit() else None
-    return Variant(uri=uri, bandwidth=int(bandwidth), resolution=resolution,
-                   audio_group=attrs.get("AUDIO"))
+    return Variant(
+        uri=uri, bandwidth=int(bandwidth), resolution=resolution, audio_group=attrs.get("AUDIO")
+    )
 
 
 def _media(attrs: dict[str, str]) -> MediaRendition:
     if "TYPE" not in attrs or "GROUP-ID" not in attrs:
         raise _bad("#EXT-X-MEDIA without TYPE or GROUP-ID")
     uri = attrs.get("URI")
-    return MediaRendition(kind=attrs["TYPE"], group_id=attrs["GROUP-ID"],
-                          uri=check_uri(uri) if uri is not None else None)
+    return MediaRendition(
+        kind=attrs["TYPE"],
+        group_id=attrs["GROUP-ID"],
+        uri=check_uri(uri) if uri is not None else None,
+    )
 
 
 def parse_media(text: str) -> MediaPlaylist:

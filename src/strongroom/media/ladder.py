@@ -60,8 +60,10 @@ def fit_size(rendition: Rendition, source_width: int, source_height: int) -> tup
         factor = Fraction(min(rendition.height, source_height), source_height)
     else:
         factor = Fraction(1)
-    return (_within(float(source_width * factor), source_width),
-            _within(float(source_height * factor), source_height))
+    return (
+        _within(float(source_width * factor), source_width),
+        _within(float(source_height * factor), source_height),
+    )
 
 
 def default_bitrate(width: int, height: int) -> int:

@@ -109,8 +109,9 @@ class _Window:
     duration: float | None
 
 
-def plan_job(spec: JobSpec, info: MediaInfo, *, source_path: str = "source",
-             threads: int | None = None) -> JobPlan:
+def plan_job(
+    spec: JobSpec, info: MediaInfo, *, source_path: str = "source", threads: int | None = None
+) -> JobPlan:
     """Plan ``spec`` for a source described by ``info`` at ``source_path`` (job-relative).
 
     ``threads`` is the number of cores to budget for; None means ``os.cpu_count()``. Raises
@@ -122,8 +123,10 @@ def plan_job(spec: JobSpec, info: MediaInfo, *, source_path: str = "source",
     expected = tuple(_expected_duration(output, info.duration) for output in spec.outputs)
     encodes = _plan_encodes(spec, info.video, windows, threads or os.cpu_count() or 1)
     has_audio = info.audio is not None
-    outputs = tuple(_planned_output(o, e, expected[o.index], has_audio)
-                    for o, e in zip(spec.outputs, encodes, strict=True))
+    outputs = tuple(
+        _planned_output(o, e, expected[o.index], has_audio)
+        for o, e in zip(spec.outputs, encodes, strict=True)
+    )
     command = FfmpegCommand(
         inputs=tuple(_input_file(source_path, window) for window in windows),
         output_args=_output_args(spec, windows, encodes, has_audio),
@@ -150,33 +153,64 @@ def _expected_duration(output: OutputSpec, source_duration: float) -> float:
     return min(output.duration, available) if output.duration else available
 
 
-def _plan_encodes(spec: JobSpec, video: VideoStreamInfo, windows: list[_Window],
-                  cores: int) -> list[list[_Encode]]:
+def _plan_encodes(
+    spec: JobSpec, video: VideoStreamInfo, windows: list[_Window], cores: int
+) -> list[list[_Encode]]:
     width, height = video.display_size
     pairs = [(o, r) for o in spec.outputs for r in o.renditions]
     sizes = [ladder.fit_size(r, width, height) for _, r in pairs]
     shares = iter(ladder.split_encoder_threads([w * h for w, h in sizes], cores))
     labels = iter(range(len(pairs)))
     size_of = iter(sizes)
-    return [[_encode(next(labels), windows.index(_Window(o.start_time or None, o.duration)),
-                     r, size=next(size_of), source_fps=video.fps, threads=next(shares))
-             for r in o.renditions] for o in spec.outputs]
+    return [
+        [
+            _encode(
+                next(labels),
+                windows.index(_Window(o.start_time or None, o.duration)),
+                r,
+                size=next(size_of),
+                source_fps=video.fps,
+                threads=next(shares),
+            )
+            for r in o.renditions
+        ]
+        for o in spec.outputs
+    ]
 
 
-def _encode(label: int, input_index: int, rendition: Rendition, *, size: tuple[int, int],
-            source_fps: float, threads: int) -> _Encode:
+def _encode(
+    label: int,
+    input_index: int,
+    rendition: Rendition,
+    *,
+    size: tuple[int, int],
+    source_fps: float,
+    threads: int,
+) -> _Encode:
     width, height = size
     bitrate = rendition.bitrate
     if rendition.quality is None and bitrate is None:
         bitrate = ladder.default_bitrate(width, height)
-    planned = PlannedRendition(width=width, height=height, video_bitrate=bitrate,
-                               crf=rendition.quality, audio_bitrate=rendition.audio_bitrate)
-    return _Encode(label=label, input_index=input_index, rendition=rendition, planned=planned,
-                   fps=ladder.output_fps(rendition, source_fps), threads=threads)
+    planned = PlannedRendition(
+        width=width,
+        height=height,
+        video_bitrate=bitrate,
+        crf=rendition.quality,
+        audio_bitrate=rendition.audio_bitrate,
+    )
+    return _Encode(
+        label=label,
+        input_index=input_index,
+        rendition=rendition,
+        planned=planned,
+        fps=ladder.output_fps(rendition, source_fps),
+        threads=threads,
+    )
 
 
-def _planned_output(output: OutputSpec, encodes: list[_Encode], expected: float,
-                    has_audio: bool) -> PlannedOutput:
+def _planned_output(
+    output: OutputSpec, encodes: list[_Encode], expected: float, has_audio: bool
+) -> PlannedOutput:
     directory = f"out{output.index}"
     hls = output.kind is OutputKind.ADVANCED_HLS
     return PlannedOutput(
@@ -219,8 +253,9 @@ def _audio_sources(spec: JobSpec, encodes: list[list[_Encode]]) -> list[tuple[in
     return sources
 
 
-def _filter_graph(windows: list[_Window], encodes: list[list[_Encode]],
-                  audio: list[tuple[int, Rendition]]) -> str:
+def _filter_graph(
+    windows: list[_Window], encodes: list[list[_Encode]], audio: list[tuple[int, Rendition]]
+) -> str:
     flat = [encode for group in encodes for encode in group]
     parts: list[str] = []
     for index in range(len(windows)):
@@ -242,11 +277,16 @@ def _scale_chain(encode: _Encode) -> str:
     return f"[s{encode.label}]{','.join(steps)}[v{encode.label}]"
 
 
-def _output_args(spec: JobSpec, windows: list[_Window], encodes: list[list[_Encode]],
-                 has_audio: bool) -> tuple[str, ...]:
+def _output_args(
+    spec: JobSpec, windows: list[_Window], encodes: list[list[_Encode]], has_audio: bool
+) -> tuple[str, ...]:
     audio = _audio_sources(spec, encodes) if has_audio else []
-    args = ["-filter_complex_threads", "1",
-            "-filter_complex", _filter_graph(windows, encodes, audio)]
+    args = [
+        "-filter_complex_threads",
+        "1",
+        "-filter_complex",
+        _filter_graph(windows, encodes, audio),
+    ]
     next_audio = 0
     for output, group in zip(spec.outputs, encodes, strict=True):
         count = 0 if not has_audio else 1 if _shares_audio(output) else len(group)
@@ -260,8 +300,9 @@ def _shares_audio(output: OutputSpec) -> bool:
     return output.kind is OutputKind.MP4 or output.separate_audio
 
 
-def _one_output(output: OutputSpec, group: list[_Encode],
-                audio: list[tuple[int, Rendition]]) -> list[str]:
+def _one_output(
+    output: OutputSpec, group: list[_Encode], audio: list[tuple[int, Rendition]]
+) -> list[str]:
     hls = output.kind is OutputKind.ADVANCED_HLS
     args: list[str] = []
     for encode in group:
@@ -279,28 +320,54 @@ def _one_output(output: OutputSpec, group: list[_Encode],
 def _video_options(position: int, encode: _Encode, segment: int | None) -> list[str]:
     s = f"v:{position}"
     planned, rendition = encode.planned, encode.rendition
-    args = [f"-c:{s}", "libx264", f"-preset:{s}", X264_PRESET,
-            f"-profile:{s}", rendition.profile, f"-threads:{s}", str(encode.threads)]
+    args = [
+        f"-c:{s}",
+        "libx264",
+        f"-preset:{s}",
+        X264_PRESET,
+        f"-profile:{s}",
+        rendition.profile,
+        f"-threads:{s}",
+        str(encode.threads),
+    ]
     if planned.crf is not None:
         args += [f"-crf:{s}", str(planned.crf)]
     elif planned.video_bitrate is not None:
         args += [f"-b:{s}", f"{planned.video_bitrate}k"]
     if planned.video_bitrate is not None:
         # Capped: maxrate = target, with a two-second buffer, so HLS variants honour BANDWIDTH.
-        args += [f"-maxrate:{s}", f"{planned.video_bitrate}k",
-                 f"-bufsize:{s}", f"{2 * planned.video_bitrate}k"]
+        args += [
+            f"-maxrate:{s}",
+            f"{planned.video_bitrate}k",
+            f"-bufsize:{s}",
+            f"{2 * planned.video_bitrate}k",
+        ]
     args += [f"-g:{s}", str(ladder.gop_frames(rendition, encode.fps))]
     if segment is not None:
         # Segment boundaries must start with a closed-GOP keyframe or players stall on seek.
-        args += [f"-sc_threshold:{s}", "0", f"-flags:{s}", "+cgop",
-                 f"-force_key_frames:{s}", f"expr:gte(t,n_forced*{segment})"]
+        args += [
+            f"-sc_threshold:{s}",
+            "0",
+            f"-flags:{s}",
+            "+cgop",
+            f"-force_key_frames:{s}",
+            f"expr:gte(t,n_forced*{segment})",
+        ]
     return args
 
 
 def _audio_options(position: int, rendition: Rendition) -> list[str]:
     s = f"a:{position}"
-    return [f"-c:{s}", "aac", f"-b:{s}", f"{rendition.audio_bitrate}k",
-            f"-ar:{s}", str(rendition.audio_sample_rate), f"-ac:{s}", str(rendition.audio_channels)]
+    return [
+        f"-c:{s}",
+        "aac",
+        f"-b:{s}",
+        f"{rendition.audio_bitrate}k",
+        f"-ar:{s}",
+        str(rendition.audio_sample_rate),
+        f"-ac:{s}",
+        str(rendition.audio_channels),
+    ]
 
 
 def _mp4_muxer(output: OutputSpec) -> list[str]:
@@ -310,14 +377,22 @@ def _mp4_muxer(output: OutputSpec) -> list[str]:
 def _hls_muxer(output: OutputSpec, videos: int, has_audio: bool) -> list[str]:
     directory = f"out{output.index}"
     return [
-        "-f", "hls",
-        "-hls_time", str(output.segment_duration),
-        "-hls_playlist_type", "vod",
-        "-hls_flags", "independent_segments",
-        "-hls_segment_type", "mpegts",
-        "-hls_segment_filename", f"{directory}/%v/{SEGMENT_PATTERN}",
-        "-master_pl_name", output.playlist_name,
-        "-var_stream_map", _var_stream_map(videos, has_audio, output.separate_audio),
+        "-f",
+        "hls",
+        "-hls_time",
+        str(output.segment_duration),
+        "-hls_playlist_type",
+        "vod",
+        "-hls_flags",
+        "independent_segments",
+        "-hls_segment_type",
+        "mpegts",
+        "-hls_segment_filename",
+        f"{directory}/%v/{SEGMENT_PATTERN}",
+        "-master_pl_name",
+        output.playlist_name,
+        "-var_stream_map",
+        _var_stream_map(videos, has_audio, output.separate_audio),
         f"{directory}/%v/{CHUNKLIST_NAME}",
     ]
 

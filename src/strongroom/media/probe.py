@@ -196,8 +196,14 @@ def _rotation(stream: Mapping[str, Any]) -> int:
     raw: Any = None
     side_data = stream.get("side_data_list")
     if isinstance(side_data, list):
-        raw = next((item.get("rotation") for item in side_data
-                    if isinstance(item, Mapping) and "rotation" in item), None)
+        raw = next(
+            (
+                item.get("rotation")
+                for item in side_data
+                if isinstance(item, Mapping) and "rotation" in item
+            ),
+            None,
+        )
     number = _number(raw)
     if number is None:
         return 0

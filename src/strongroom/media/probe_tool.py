@@ -34,8 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args is None:
         return EXIT_USAGE
     try:
-        document = probe_file(args.file, policy=args.policy, max_streams=args.max_streams,
-                              max_pixels=args.max_pixels)
+        document = probe_file(
+            args.file, policy=args.policy, max_streams=args.max_streams, max_pixels=args.max_pixels
+        )
     except (av.FFmpegError, OSError, ValueError, UnicodeError) as exc:
         # The message may quote the path; keep only the error's kind for the logs.
         sys.stderr.write(f"probe failed: {type(exc).__name__}\n")
@@ -56,8 +57,9 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace | None:
         return None
 
 
-def probe_file(path: str, *, policy: InputPolicy, max_streams: int,
-               max_pixels: int) -> dict[str, Any]:
+def probe_file(
+    path: str, *, policy: InputPolicy, max_streams: int, max_pixels: int
+) -> dict[str, Any]:
     """Open ``path`` under ``policy``'s allowlists and describe it like ffprobe would."""
     allow = POLICIES[policy]
     options = {
@@ -76,14 +78,16 @@ def probe_file(path: str, *, policy: InputPolicy, max_streams: int,
 
 def _describe_format(container: av.container.InputContainer) -> dict[str, Any]:
     duration = container.duration
-    return _drop_none({
-        "format_name": container.format.name,
-        "nb_streams": len(container.streams),
-        "duration": None if duration is None else f"{duration / 1_000_000:.6f}",
-        "size": str(container.size),
-        "bit_rate": str(container.bit_rate) if container.bit_rate else None,
-        "tags": dict(container.metadata),
-    })
+    return _drop_none(
+        {
+            "format_name": container.format.name,
+            "nb_streams": len(container.streams),
+            "duration": None if duration is None else f"{duration / 1_000_000:.6f}",
+            "size": str(container.size),
+            "bit_rate": str(container.bit_rate) if container.bit_rate else None,
+            "tags": dict(container.metadata),
+        }
+    )
 
 
 def _describe_stream(stream: av.stream.Stream) -> dict[str, Any]:
@@ -96,8 +100,9 @@ def _describe_stream(stream: av.stream.Stream) -> dict[str, Any]:
         "duration": _seconds(stream.duration, stream.time_base),
         "nb_frames": str(stream.frames) if stream.frames else None,
         "tags": dict(stream.metadata),
-        "disposition": {"attached_pic": int(bool(stream.disposition & stream.disposition
-                                                  .attached_pic))},
+        "disposition": {
+            "attached_pic": int(bool(stream.disposition & stream.disposition.attached_pic))
+        },
     }
     if context is not None and stream.type == "video":
         described.update(_describe_video(stream))
@@ -128,23 +133,25 @@ def _describe_audio(stream: Any) -> dict[str, Any]:
     }
 
 
-def _add_rotation(container: Any, streams: list[dict[str, Any]],
-                  options: dict[str, str]) -> None:
+def _add_rotation(container: Any, streams: list[dict[str, Any]], options: dict[str, str]) -> None:
     """Decode the first video frame to read its display rotation (PyAV only exposes it there).
 
     The decoder gets the same decoder allowlist and pixel cap as the demuxer. A file whose
     first frame won't decode is reported without rotation; the encode will find out.
     """
-    video = next((s for s in container.streams.video
-                  if not s.disposition & s.disposition.attached_pic), None)
+    video = next(
+        (s for s in container.streams.video if not s.disposition & s.disposition.attached_pic), None
+    )
     if video is None or video.codec_context is None:
         return
-    video.codec_context.options = {key: value for key, value in options.items()
-                                   if key in {"codec_whitelist", "max_pixels"}}
+    video.codec_context.options = {
+        key: value for key, value in options.items() if key in {"codec_whitelist", "max_pixels"}
+    }
     rotation = _first_frame_rotation(container, video)
     if rotation is not None:
         streams[video.index]["side_data_list"] = [
-            {"side_data_type": "Display Matrix", "rotation": rotation}]
+            {"side_data_type": "Display Matrix", "rotation": rotation}
+        ]
 
 
 def _first_frame_rotation(container: Any, video: Any) -> int | None:

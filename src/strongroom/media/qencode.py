@@ -43,8 +43,21 @@ from strongroom.media.qencode_values import (
 __all__ = ["QueryError", "parse_start_encode2_query"]
 
 _OUTPUT_TYPES = {
-    "webm", "advanced_dash", "webm_dash", "repack", "mp3", "hls_audio", "flac", "gif",
-    "thumbnail", "thumbnails", "metadata", "speech_to_text", "vmaf", "hls", "dash",
+    "webm",
+    "advanced_dash",
+    "webm_dash",
+    "repack",
+    "mp3",
+    "hls_audio",
+    "flac",
+    "gif",
+    "thumbnail",
+    "thumbnails",
+    "metadata",
+    "speech_to_text",
+    "vmaf",
+    "hls",
+    "dash",
 }
 _VIDEO_CODECS_LATER = {"libx265", "libvpx", "libvpx-vp9", "libsvtav1", "lcevc_h264", "lcevc_hevc"}
 _AUDIO_CODECS_LATER = {"libvorbis", "mp3", "libopus"}
@@ -68,28 +81,101 @@ _DEFAULT_ONLY: dict[str, tuple[object, ...]] = {
     "resize_mode": ("scale",),
 }
 _TOP_FIELDS = {"source", "format", "encoder_version"}
-_TOP_LATER = {"stitch", "callback_url", "upscale", "retry_on_error",
-              "use_subtask_callback", "refresh_playlist"}
+_TOP_LATER = {
+    "stitch",
+    "callback_url",
+    "upscale",
+    "retry_on_error",
+    "use_subtask_callback",
+    "refresh_playlist",
+}
 _RENDITION_FIELDS = {
-    "size", "width", "height", "resolution", "video_codec", "profile", "quality", "bitrate",
-    "framerate", "keyframe", "audio_codec", "audio_bitrate", "audio_sample_rate",
-    "audio_channels_number", "tag", "user_tag",
+    "size",
+    "width",
+    "height",
+    "resolution",
+    "video_codec",
+    "profile",
+    "quality",
+    "bitrate",
+    "framerate",
+    "keyframe",
+    "audio_codec",
+    "audio_bitrate",
+    "audio_sample_rate",
+    "audio_channels_number",
+    "tag",
+    "user_tag",
 }
 _HLS_FIELDS = {"stream", "segment_duration", "playlist_name", "separate_audio"}
 _FORMAT_COMMON = {"output", "start_time", "duration", "tag", "user_tag"}
 _FORMAT_LATER = {
-    "destination", "logo", "is_watermark", "subtitles", "subtitles_copy", "encryption",
-    "cenc_drm", "fps_drm", "buydrm_drm", "optimize_bitrate", "min_crf", "max_crf", "adjust_crf",
-    "two_pass", "video_codec_parameters", "aspect_ratio", "rotate", "resize_mode", "pix_format",
-    "deinterlace", "hdr_to_sdr", "color_space", "color_range", "color_trc", "color_primaries",
-    "framerate_limit", "audio_mute", "audio_pan", "downmix_mode", "file_extension",
-    "tag_video", "fmp4", "single_folder", "i_frames_only", "create_m3u8_playlist",
-    "packager_version", "incremental_tag", "chunklist_name", "allow_soft_fail",
-    "metadata_version", "keep_360_metadata", "inject_360_metadata", "audio_copy", "video_copy",
-    "metadata_copy", "time", "frame_number", "interval", "image_format", "sprite", "columns",
-    "mode", "language", "translate_languages", "transcript", "json", "srt", "vtt",
-    "transcript_name", "json_name", "srt_name", "vtt_name", "distorted", "vmaf_model",
-    "n_subsample", "shortest",
+    "destination",
+    "logo",
+    "is_watermark",
+    "subtitles",
+    "subtitles_copy",
+    "encryption",
+    "cenc_drm",
+    "fps_drm",
+    "buydrm_drm",
+    "optimize_bitrate",
+    "min_crf",
+    "max_crf",
+    "adjust_crf",
+    "two_pass",
+    "video_codec_parameters",
+    "aspect_ratio",
+    "rotate",
+    "resize_mode",
+    "pix_format",
+    "deinterlace",
+    "hdr_to_sdr",
+    "color_space",
+    "color_range",
+    "color_trc",
+    "color_primaries",
+    "framerate_limit",
+    "audio_mute",
+    "audio_pan",
+    "downmix_mode",
+    "file_extension",
+    "tag_video",
+    "fmp4",
+    "single_folder",
+    "i_frames_only",
+    "create_m3u8_playlist",
+    "packager_version",
+    "incremental_tag",
+    "chunklist_name",
+    "allow_soft_fail",
+    "metadata_version",
+    "keep_360_metadata",
+    "inject_360_metadata",
+    "audio_copy",
+    "video_copy",
+    "metadata_copy",
+    "time",
+    "frame_number",
+    "interval",
+    "image_format",
+    "sprite",
+    "columns",
+    "mode",
+    "language",
+    "translate_languages",
+    "transcript",
+    "json",
+    "srt",
+    "vtt",
+    "transcript_name",
+    "json_name",
+    "srt_name",
+    "vtt_name",
+    "distorted",
+    "vmaf_model",
+    "n_subsample",
+    "shortest",
 }
 _STREAM_LATER = _FORMAT_LATER | {"start_time", "duration", "segment_duration"}
 
@@ -242,11 +328,11 @@ def _check_misplaced(item: Mapping[str, Any], path: str, kind: OutputKind) -> No
 def _read_clip(item: Mapping[str, Any], path: str) -> dict[str, float]:
     clip: dict[str, float] = {}
     if "start_time" in item:
-        clip["start_time"] = read_float(item["start_time"], f"{path}.start_time",
-                                        0, js.MAX_CLIP_SECONDS)
+        clip["start_time"] = read_float(
+            item["start_time"], f"{path}.start_time", 0, js.MAX_CLIP_SECONDS
+        )
     if "duration" in item:
-        clip["duration"] = read_float(item["duration"], f"{path}.duration",
-                                      0, js.MAX_CLIP_SECONDS)
+        clip["duration"] = read_float(item["duration"], f"{path}.duration", 0, js.MAX_CLIP_SECONDS)
         if clip["duration"] == 0:
             raise field_error(f"{path}.duration", "must be above 0")
     return clip
@@ -263,15 +349,18 @@ def _read_hls(item: Mapping[str, Any], path: str, warnings: list[str]) -> dict[s
         raise field_error(f"{path}.stream", "must be a non-empty list of objects")
     if len(streams) > js.MAX_STREAMS:
         raise field_error(f"{path}.stream", f"must have at most {js.MAX_STREAMS} entries")
-    renditions = [_read_stream(stream, f"{path}.stream[{n}]", warnings)
-                  for n, stream in enumerate(streams)]
+    renditions = [
+        _read_stream(stream, f"{path}.stream[{n}]", warnings) for n, stream in enumerate(streams)
+    ]
     fields: dict[str, Any] = {"renditions": renditions}
     if "segment_duration" in item:
-        fields["segment_duration"] = read_int(item["segment_duration"],
-                                              f"{path}.segment_duration", *js.SEGMENT_SECONDS)
+        fields["segment_duration"] = read_int(
+            item["segment_duration"], f"{path}.segment_duration", *js.SEGMENT_SECONDS
+        )
     if "playlist_name" in item:
-        fields["playlist_name"] = _read_playlist_name(item["playlist_name"],
-                                                      f"{path}.playlist_name")
+        fields["playlist_name"] = _read_playlist_name(
+            item["playlist_name"], f"{path}.playlist_name"
+        )
     if "separate_audio" in item:
         fields["separate_audio"] = read_bool(item["separate_audio"], f"{path}.separate_audio")
     return fields
@@ -287,8 +376,9 @@ def _read_stream(stream: Any, path: str, warnings: list[str]) -> Rendition:
 def _read_playlist_name(value: Any, path: str) -> str:
     text = read_text(value, path, 104)
     try:
-        OutputSpec.model_validate({"index": 0, "kind": "advanced_hls", "playlist_name": text,
-                                   "renditions": [{}]})
+        OutputSpec.model_validate(
+            {"index": 0, "kind": "advanced_hls", "playlist_name": text, "renditions": [{}]}
+        )
     except ValidationError:
         raise field_error(path, "must be a plain file name ending in .m3u8") from None
     return text

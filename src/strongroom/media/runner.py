@@ -49,8 +49,16 @@ from strongroom.media.progress import ProgressTracker
 from strongroom.media.sandbox import bwrap_argv
 
 __all__ = [
-    "Cancelled", "EncodeFailed", "InputRejected", "Limits", "MediaError", "MediaTimeout",
-    "Runner", "VerificationError", "build_argv", "find_ffmpeg",
+    "Cancelled",
+    "EncodeFailed",
+    "InputRejected",
+    "Limits",
+    "MediaError",
+    "MediaTimeout",
+    "Runner",
+    "VerificationError",
+    "build_argv",
+    "find_ffmpeg",
 ]
 
 log = logging.getLogger(__name__)
@@ -64,8 +72,12 @@ _POLL_SECONDS = 0.1
 _CHILD_ENV = {"PATH": "/usr/bin:/bin", "LC_ALL": "C", "LANG": "C"}
 # stderr phrases that mean the input itself was refused: not worth a retry.
 _REJECTION_MARKERS = (
-    "not on whitelist", "max pixel count", "Invalid data found when processing input",
-    "Too many streams", "not in allowed_extensions", "not in allowed_segment_extensions",
+    "not on whitelist",
+    "max pixel count",
+    "Invalid data found when processing input",
+    "Too many streams",
+    "not in allowed_extensions",
+    "not in allowed_segment_extensions",
 )
 _announced: set[str] = set()
 _announce_lock = threading.Lock()
@@ -91,8 +103,9 @@ def _wall_budget(limits: Limits, expected_duration: float) -> float:
 
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
-_LIBC = (ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-         if sys.platform == "linux" else None)
+_LIBC = (
+    ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True) if sys.platform == "linux" else None
+)
 
 
 def _apply_rlimits(limits: Limits) -> None:
@@ -122,28 +135,45 @@ class Runner:
     raises ``MediaError`` here if it can't. Which layers are active is logged once (INFO).
     """
 
-    def __init__(self, ffmpeg: Path, *, limits: Limits = Limits(),  # noqa: B008 - frozen
-                 sandbox: SandboxMode = "auto", python: Path | None = None) -> None:
+    def __init__(
+        self,
+        ffmpeg: Path,
+        *,
+        limits: Limits = Limits(),  # noqa: B008 - frozen
+        sandbox: SandboxMode = "auto",
+        python: Path | None = None,
+    ) -> None:
         self.ffmpeg = ffmpeg
         self.limits = limits
         self.python = python or Path(sys.executable)
         self.term_grace = TERM_GRACE_SECONDS
         self._bwrap = None if sandbox == "off" else self._working_bwrap()
         if sandbox == "require" and self._bwrap is None:
-            raise MediaError("the media sandbox is not available",
-                             detail="sandbox=require but bwrap is missing or fails")
-        _announce("sandbox: bwrap+rlimits" if self._bwrap else
-                  "sandbox: rlimits only (bwrap not available)" if sandbox == "auto" else
-                  "sandbox: rlimits only (bwrap turned off)")
+            raise MediaError(
+                "the media sandbox is not available",
+                detail="sandbox=require but bwrap is missing or fails",
+            )
+        _announce(
+            "sandbox: bwrap+rlimits"
+            if self._bwrap
+            else "sandbox: rlimits only (bwrap not available)"
+            if sandbox == "auto"
+            else "sandbox: rlimits only (bwrap turned off)"
+        )
 
     @property
     def sandboxed(self) -> bool:
         """True when processes run inside bubblewrap."""
         return self._bwrap is not None
 
-    def run(self, command: FfmpegCommand, *, cwd: Path,
-            on_progress: Callable[[float], None] | None = None,
-            cancel: threading.Event | None = None) -> None:
+    def run(
+        self,
+        command: FfmpegCommand,
+        *,
+        cwd: Path,
+        on_progress: Callable[[float], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> None:
         """Run a planned encode of untrusted input in ``cwd`` (the job directory).
 
         ``on_progress`` gets 0..100 (from ``-progress``'s ``out_time_us``) in this thread.
@@ -161,14 +191,17 @@ class Runner:
 
         Raises ``VerificationError`` if any decode error occurs.
         """
-        command = FfmpegCommand(inputs=(InputFile(str(path)),),
-                                output_args=("-map", "0", "-f", "null", "-"),
-                                expected_duration=expected_duration)
+        command = FfmpegCommand(
+            inputs=(InputFile(str(path)),),
+            output_args=("-map", "0", "-f", "null", "-"),
+            expected_duration=expected_duration,
+        )
         try:
             self._ffmpeg(command, cwd, InputPolicy.OWN_OUTPUT, None, None)
         except (EncodeFailed, InputRejected) as exc:
-            raise VerificationError("an output does not decode cleanly",
-                                    detail=exc.detail) from None
+            raise VerificationError(
+                "an output does not decode cleanly", detail=exc.detail
+            ) from None
 
     def probe(self, path: Path) -> MediaInfo:
         """Probe an untrusted source file and enforce the input limits.
@@ -179,13 +212,25 @@ class Runner:
         check_limits(info, self.limits)
         return info
 
-    def probe_json(self, path: Path, *,
-                   policy: InputPolicy = InputPolicy.UNTRUSTED) -> dict[str, Any]:
+    def probe_json(
+        self, path: Path, *, policy: InputPolicy = InputPolicy.UNTRUSTED
+    ) -> dict[str, Any]:
         """Run the probe program on ``path`` (sandboxed, rlimited) and return its raw JSON."""
         self._check_source_file(path)
-        argv = [str(self.python), "-I", "-m", "strongroom.media.probe_tool",
-                "--policy", policy.value, "--max-streams", str(self.limits.max_streams),
-                "--max-pixels", str(self.limits.max_pixels), "--", file_url(path.name)]
+        argv = [
+            str(self.python),
+            "-I",
+            "-m",
+            "strongroom.media.probe_tool",
+            "--policy",
+            policy.value,
+            "--max-streams",
+            str(self.limits.max_streams),
+            "--max-pixels",
+            str(self.limits.max_pixels),
+            "--",
+            file_url(path.name),
+        ]
         stdout = bytearray()
 
         def collect(chunk: bytes) -> None:
@@ -217,9 +262,14 @@ class Runner:
         if stat.st_size > self.limits.max_input_bytes:
             raise InputRejected("the source file is too large")
 
-    def _ffmpeg(self, command: FfmpegCommand, cwd: Path, policy: InputPolicy,
-                on_progress: Callable[[float], None] | None,
-                cancel: threading.Event | None) -> None:
+    def _ffmpeg(
+        self,
+        command: FfmpegCommand,
+        cwd: Path,
+        policy: InputPolicy,
+        on_progress: Callable[[float], None] | None,
+        cancel: threading.Event | None,
+    ) -> None:
         for folder in command.output_dirs:
             _make_output_dir(cwd, folder)
         tracker = ProgressTracker(command.expected_duration)
@@ -237,15 +287,26 @@ class Runner:
         if on_progress is not None and not tracker.finished:
             on_progress(100.0)
 
-    def _execute(self, argv: list[str], cwd: Path, deadline: float,
-                 on_stdout: Callable[[bytes], None],
-                 cancel: threading.Event | None) -> tuple[int, str]:
+    def _execute(
+        self,
+        argv: list[str],
+        cwd: Path,
+        deadline: float,
+        on_stdout: Callable[[bytes], None],
+        cancel: threading.Event | None,
+    ) -> tuple[int, str]:
         """Start ``argv`` and supervise it; return (exit status, stderr tail)."""
         if self._bwrap is not None:
             argv = bwrap_argv(self._bwrap, cwd.resolve(), self._readonly_paths(), argv)
         process = subprocess.Popen(
-            argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, env=_CHILD_ENV, start_new_session=True, close_fds=True,
+            argv,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=_CHILD_ENV,
+            start_new_session=True,
+            close_fds=True,
             preexec_fn=lambda: _apply_rlimits(self.limits),  # noqa: PLW1509 - rlimits need it
         )
         supervisor = _Supervisor(process, self.term_grace)
@@ -256,20 +317,34 @@ class Runner:
 
     def _readonly_paths(self) -> list[Path]:
         package_root = Path(strongroom.__file__).resolve().parent.parent
-        return [self.ffmpeg.resolve().parent, Path(sys.prefix), Path(sys.base_prefix),
-                self.python.resolve().parent, package_root]
+        return [
+            self.ffmpeg.resolve().parent,
+            Path(sys.prefix),
+            Path(sys.base_prefix),
+            self.python.resolve().parent,
+            package_root,
+        ]
 
     def _working_bwrap(self) -> str | None:
         bwrap = shutil.which("bwrap")
         if bwrap is None:
             return None
         with tempfile.TemporaryDirectory(prefix="strongroom-bwrap-check-") as scratch:
-            argv = bwrap_argv(bwrap, Path(scratch).resolve(), self._readonly_paths(),
-                              [str(self.ffmpeg), "-hide_banner", "-version"])
+            argv = bwrap_argv(
+                bwrap,
+                Path(scratch).resolve(),
+                self._readonly_paths(),
+                [str(self.ffmpeg), "-hide_banner", "-version"],
+            )
             try:
                 done = subprocess.run(
-                    argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=20,
-                    env=_CHILD_ENV, check=False)
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    capture_output=True,
+                    timeout=20,
+                    env=_CHILD_ENV,
+                    check=False,
+                )
             except (OSError, subprocess.TimeoutExpired):
                 return None
         return bwrap if done.returncode == 0 else None
@@ -283,8 +358,12 @@ class _Supervisor:
         self.grace = grace
         self.tail = bytearray()
 
-    def watch(self, deadline: float, readers: dict[IO[bytes] | None, Callable[[bytes], None]],
-              cancel: threading.Event | None) -> tuple[int, str]:
+    def watch(
+        self,
+        deadline: float,
+        readers: dict[IO[bytes] | None, Callable[[bytes], None]],
+        cancel: threading.Event | None,
+    ) -> tuple[int, str]:
         """Pump the pipes until both close and the child exits; return (status, stderr tail)."""
         readers = {**readers, self.process.stderr: self._keep_tail}
         with selectors.DefaultSelector() as selector:
@@ -350,4 +429,3 @@ def _failure(code: int, tail: str) -> MediaError:
     if any(marker in tail for marker in _REJECTION_MARKERS):
         return InputRejected(detail=tail)
     return EncodeFailed(detail=f"exit {code}: {tail}")
-

@@ -10,8 +10,13 @@ from pathlib import Path
 
 _NAMESPACE_FLAGS = ("--unshare-all", "--die-with-parent", "--new-session")
 _SYSTEM_DIRS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-_SYSTEM_FILES = ("/etc/alternatives", "/etc/ld.so.cache", "/etc/ld.so.conf",
-                 "/etc/ld.so.conf.d", "/etc/localtime")
+_SYSTEM_FILES = (
+    "/etc/alternatives",
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/localtime",
+)
 
 
 def bwrap_argv(bwrap: str, job_dir: Path, readonly: Iterable[Path], argv: list[str]) -> list[str]:

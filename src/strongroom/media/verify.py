@@ -85,8 +85,9 @@ def verify_output(runner: Runner, planned: PlannedOutput, job_dir: Path) -> Outp
     info = _probe_own(runner, main)
     _check_streams(planned, info)
     _check_duration(planned, info["duration"], "container")
-    runner.decode_check(main.relative_to(job_dir), cwd=job_dir,
-                        expected_duration=planned.expected_duration)
+    runner.decode_check(
+        main.relative_to(job_dir), cwd=job_dir, expected_duration=planned.expected_duration
+    )
     relative_main = main.relative_to(out_dir).as_posix()
     if planned.kind is OutputKind.MP4:
         return _mp4_report(planned, files, relative_main, info)
@@ -124,8 +125,12 @@ def _probe_own(runner: Runner, main: Path) -> dict[str, Any]:
     except MediaError as exc:
         raise VerificationError(detail=f"probe of own output failed: {exc.detail}") from None
     streams = [s for s in document["streams"] if isinstance(s, dict)]
-    return {"duration": info.duration, "bit_rate": info.bit_rate, "size": info.size,
-            "streams": streams}
+    return {
+        "duration": info.duration,
+        "bit_rate": info.bit_rate,
+        "size": info.size,
+        "streams": streams,
+    }
 
 
 def _check_streams(planned: PlannedOutput, info: dict[str, Any]) -> None:
@@ -145,19 +150,33 @@ def _check_duration(planned: PlannedOutput, seconds: float, what: str) -> None:
     tolerance = max(DURATION_TOLERANCE, float(planned.segment_duration or 0))
     if abs(seconds - planned.expected_duration) > tolerance:
         raise VerificationError(
-            detail=f"{what} lasts {seconds:.3f}s, planned {planned.expected_duration:.3f}s")
+            detail=f"{what} lasts {seconds:.3f}s, planned {planned.expected_duration:.3f}s"
+        )
 
 
-def _mp4_report(planned: PlannedOutput, files: tuple[OutputFile, ...], main: str,
-                info: dict[str, Any]) -> OutputReport:
+def _mp4_report(
+    planned: PlannedOutput, files: tuple[OutputFile, ...], main: str, info: dict[str, Any]
+) -> OutputReport:
     rendition = planned.renditions[0]
     bitrate = _kbps(info["bit_rate"], info["size"], info["duration"])
     return OutputReport(
-        index=planned.index, kind=planned.kind, main_file=main, files=files,
-        duration=info["duration"], bitrate=bitrate, width=rendition.width,
+        index=planned.index,
+        kind=planned.kind,
+        main_file=main,
+        files=files,
+        duration=info["duration"],
+        bitrate=bitrate,
+        width=rendition.width,
         height=rendition.height,
-        renditions=({"width": rendition.width, "height": rendition.height, "bitrate": bitrate,
-                     "video_codec": "h264", "audio_codec": "aac" if planned.has_audio else None},),
+        renditions=(
+            {
+                "width": rendition.width,
+                "height": rendition.height,
+                "bitrate": bitrate,
+                "video_codec": "h264",
+                "audio_codec": "aac" if planned.has_audio else None,
+            },
+        ),
     )
 
 
@@ -167,21 +186,38 @@ def _kbps(bit_rate: int | None, size: int, duration: float) -> int:
     return round(size * 8 / duration / 1000) if duration > 0 else 0
 
 
-def _hls_report(planned: PlannedOutput, files: tuple[OutputFile, ...], main: str,
-                out_dir: Path, info: dict[str, Any]) -> OutputReport:
+def _hls_report(
+    planned: PlannedOutput,
+    files: tuple[OutputFile, ...],
+    main: str,
+    out_dir: Path,
+    info: dict[str, Any],
+) -> OutputReport:
     master = parse_master(_read_text(out_dir / main))
     _check_master(planned, master)
     for uri in _media_playlists(master):
         _check_media_playlist(planned, out_dir, uri)
     rows = tuple(
-        {"width": r.width, "height": r.height, "bitrate": round(v.bandwidth / 1000),
-         "video_codec": "h264", "audio_codec": "aac" if planned.has_audio else None}
-        for r, v in zip(planned.renditions, _video_variants(master), strict=True))
+        {
+            "width": r.width,
+            "height": r.height,
+            "bitrate": round(v.bandwidth / 1000),
+            "video_codec": "h264",
+            "audio_codec": "aac" if planned.has_audio else None,
+        }
+        for r, v in zip(planned.renditions, _video_variants(master), strict=True)
+    )
     top = max(rows, key=lambda row: (row["width"] * row["height"], row["bitrate"]))
     return OutputReport(
-        index=planned.index, kind=planned.kind, main_file=main, files=files,
-        duration=info["duration"], bitrate=top["bitrate"], width=top["width"],
-        height=top["height"], renditions=rows,
+        index=planned.index,
+        kind=planned.kind,
+        main_file=main,
+        files=files,
+        duration=info["duration"],
+        bitrate=top["bitrate"],
+        width=top["width"],
+        height=top["height"],
+        renditions=rows,
     )
 
 

@@ -163,7 +163,9 @@ def _client(policy: FetchPolicy, deadline: float) -> httpx.Client:
     )
     # trust_env=False: a proxy from the environment would connect by name, undoing the pinning.
     return httpx.Client(
-        timeout=timeout, follow_redirects=False, trust_env=False,
+        timeout=timeout,
+        follow_redirects=False,
+        trust_env=False,
         verify=_ssl_context(policy.ca_file),
     )
 

@@ -136,7 +136,10 @@ class EdgeClient:
         timeout = httpx.Timeout(connect=10.0, read=60.0, write=60.0, pool=10.0)
         verify = True if transport is not None else client_ssl_context(ca_file)
         self._http = httpx.Client(
-            verify=verify, timeout=timeout, transport=transport, trust_env=False,
+            verify=verify,
+            timeout=timeout,
+            transport=transport,
+            trust_env=False,
             follow_redirects=False,
         )
 
@@ -185,7 +188,11 @@ class EdgeClient:
 
         def build() -> tuple[httpx.Request, str]:
             signed = sign_request(
-                method="PUT", url=url, body=None, key=self._key, key_id=self._key_id,
+                method="PUT",
+                url=url,
+                body=None,
+                key=self._key,
+                key_id=self._key_id,
                 content_digest_value=digest,
             )
             headers = {
@@ -257,7 +264,10 @@ class EdgeClient:
                 failure = f"HTTP {response.status_code}"
             logger.warning(
                 "edge call %s %s failed (%s), attempt %d",
-                request.method, redact_url(str(request.url)), failure, attempt,
+                request.method,
+                redact_url(str(request.url)),
+                failure,
+                attempt,
             )
             if attempt < self._retry.attempts:
                 self._sleep(self._retry.delay(attempt))
@@ -271,8 +281,11 @@ class EdgeClient:
         key = self._edge_public_key or _enroll_key(data)
         try:
             verify_response(
-                status=response.status_code, headers=response.headers, body=body,
-                request_nonce=nonce, public_key=key,
+                status=response.status_code,
+                headers=response.headers,
+                body=body,
+                request_nonce=nonce,
+                public_key=key,
             )
         except SignatureError as exc:
             raise EdgeRejected(

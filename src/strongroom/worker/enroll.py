@@ -66,8 +66,12 @@ def ensure_identity(
             "this worker is not enrolled with the edge yet: start it once with a join token"
         )
     identity = enroll(
-        edge_url=edge_url, join_token=join_token, ca_file=ca_file, name=name,
-        labels=labels, transport=transport,
+        edge_url=edge_url,
+        join_token=join_token,
+        ca_file=ca_file,
+        name=name,
+        labels=labels,
+        transport=transport,
     )
     save_identity(state_dir, identity)
     logger.info("enrolled as %s", identity.worker_id)
@@ -87,8 +91,13 @@ def enroll(
     key = generate_private_key()
     try:
         client = EdgeClient(
-            edge_url, key=key, key_id=ENROLL_KEY_ID, edge_public_key=None, ca_file=ca_file,
-            retry=RetryPolicy(attempts=3), transport=transport,
+            edge_url,
+            key=key,
+            key_id=ENROLL_KEY_ID,
+            edge_public_key=None,
+            ca_file=ca_file,
+            retry=RetryPolicy(attempts=3),
+            transport=transport,
         )
     except (ValueError, OSError) as exc:
         raise EnrollmentFailed(f"cannot set up the connection to the edge: {exc}") from None
@@ -118,9 +127,7 @@ def _post_enrollment(client: EdgeClient, payload: dict[str, Any]) -> dict[str, A
     return reply.data or {}
 
 
-def _identity_from_reply(
-    data: dict[str, Any], edge_url: str, key: Ed25519PrivateKey
-) -> Identity:
+def _identity_from_reply(data: dict[str, Any], edge_url: str, key: Ed25519PrivateKey) -> Identity:
     try:
         worker_id = data["worker_id"]
         if not isinstance(worker_id, str) or not _WORKER_ID.match(worker_id):

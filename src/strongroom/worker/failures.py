@@ -26,10 +26,19 @@ class FailureReport:
 
     reason: str
     retryable: bool
+    handback: bool = False  # the worker is shutting down: requeue without spending an attempt
 
     def to_dict(self) -> dict[str, str | bool]:
         """The JSON object the protocol expects."""
-        return {"reason": self.reason, "retryable": self.retryable}
+        body: dict[str, str | bool] = {"reason": self.reason, "retryable": self.retryable}
+        if self.handback:
+            body["handback"] = True
+        return body
+
+
+HANDBACK = FailureReport(
+    "the worker shut down before finishing; the job was handed back", retryable=True, handback=True
+)
 
 
 def failure_report(error: Exception) -> FailureReport:

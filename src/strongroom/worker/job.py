@@ -5,14 +5,14 @@ from __future__ import annotations
 import enum
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from strongroom.media.errors import Cancelled, MediaError
 from strongroom.media.runner import Runner
 from strongroom.outbound import FetchPolicy, OutboundError
 from strongroom.worker.client import AuthRefused, EdgeClient, EdgeError, LeaseLost
-from strongroom.worker.failures import FailureReport, JobFailed, failure_report
+from strongroom.worker.failures import HANDBACK, FailureReport, JobFailed, failure_report
 from strongroom.worker.grant import Grant
 from strongroom.worker.heartbeat import (
     BeatReply,
@@ -47,12 +47,18 @@ _STOP_OUTCOMES = {
 
 @dataclass(frozen=True)
 class JobResources:
-    """What the worker lends each job."""
+    """What the worker lends each job.
+
+    ``stop`` is the worker's shutdown request; a job still running ``drain_seconds`` after it
+    is stopped and handed back to the edge (requeued without spending an attempt).
+    """
 
     client: EdgeClient
     runner: Runner
     state_dir: Path
     fetch_policy: FetchPolicy
+    stop: threading.Event = field(default_factory=threading.Event)
+    drain_seconds: float = 300.0
 
 
 def process_job(grant: Grant, resources: JobResources) -> JobOutcome:
@@ -65,19 +71,54 @@ def process_job(grant: Grant, resources: JobResources) -> JobOutcome:
     logger.info("lease %s: claimed (attempt %d)", grant.lease_id, grant.attempt)
     with (
         job_directory(resources.state_dir) as job_dir,
-        Heartbeat(_beat_sender(resources.client, grant), progress,
-                  grant.heartbeat_seconds, cancel) as heartbeat,
+        Heartbeat(
+            _beat_sender(resources.client, grant), progress, grant.heartbeat_seconds, cancel
+        ) as heartbeat,
     ):
         ctx = JobContext(
-            grant=grant, job_dir=job_dir, client=resources.client, runner=resources.runner,
-            fetch_policy=resources.fetch_policy, progress=progress, cancel=cancel,
+            grant=grant,
+            job_dir=job_dir,
+            client=resources.client,
+            runner=resources.runner,
+            fetch_policy=resources.fetch_policy,
+            progress=progress,
+            cancel=cancel,
         )
-        outcome = _run(ctx, heartbeat)
+        with DrainDeadline(resources.stop, resources.drain_seconds, cancel) as drain:
+            outcome = _run(ctx, heartbeat, drain)
     logger.info("lease %s: %s", grant.lease_id, outcome.value)
     return outcome
 
 
-def _run(ctx: JobContext, heartbeat: Heartbeat) -> JobOutcome:
+class DrainDeadline:
+    """Cancels the job when the worker was asked to stop and the drain period ran out."""
+
+    def __init__(self, stop: threading.Event, seconds: float, cancel: threading.Event) -> None:
+        self._stop, self._seconds, self._cancel = stop, seconds, cancel
+        self._done = threading.Event()
+        self.expired = False
+        self._thread = threading.Thread(target=self._watch, name="drain-deadline", daemon=True)
+
+    def __enter__(self) -> DrainDeadline:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._done.set()
+        self._thread.join(timeout=1)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.5):
+            if self._done.is_set():
+                return
+        if self._done.wait(self._seconds):
+            return
+        self.expired = True
+        logger.warning("drain period over: handing the job back to the edge")
+        self._cancel.set()
+
+
+def _run(ctx: JobContext, heartbeat: Heartbeat, drain: DrainDeadline) -> JobOutcome:
     try:
         run_pipeline(ctx)
     except LeaseLost:
@@ -86,6 +127,8 @@ def _run(ctx: JobContext, heartbeat: Heartbeat) -> JobOutcome:
         return JobOutcome.REVOKED
     except Exception as exc:
         # Broad on purpose: whatever went wrong, the edge must hear a reason for the job.
+        if drain.expired:
+            return _fail(ctx, HANDBACK)
         return _after_failure(ctx, heartbeat, exc)
     return JobOutcome.COMPLETED
 

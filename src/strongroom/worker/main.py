@@ -63,6 +63,7 @@ class WorkerConfig:
     labels: tuple[str, ...] = ()
     ffmpeg: str | None = None
     claim_wait: int = 20
+    drain_seconds: float = 300.0  # after SIGTERM, finish the job for this long, then hand it back
     sandbox: SandboxMode = "auto"
     fetch_policy: FetchPolicy = field(default_factory=FetchPolicy)
     limits: Limits = field(default_factory=Limits)
@@ -91,24 +92,38 @@ def run_worker(
             logger.error("worker setup failed: %s", _setup_message(exc))
             return ExitCode.SETUP_FAILED
         client = EdgeClient(
-            identity.edge_url, key=identity.private_key, key_id=identity.worker_id,
-            edge_public_key=identity.edge_public_key, ca_file=config.ca_file, transport=transport,
+            identity.edge_url,
+            key=identity.private_key,
+            key_id=identity.worker_id,
+            edge_public_key=identity.edge_public_key,
+            ca_file=config.ca_file,
+            transport=transport,
         )
         with closing(client):
-            resources = JobResources(client, runner, config.state_dir, config.fetch_policy)
+            resources = JobResources(
+                client,
+                runner,
+                config.state_dir,
+                config.fetch_policy,
+                stop=stop,
+                drain_seconds=config.drain_seconds,
+            )
             return _claim_loop(config, resources, stop)
 
 
-def _set_up(
-    config: WorkerConfig, transport: httpx.BaseTransport | None
-) -> tuple[Identity, Runner]:
+def _set_up(config: WorkerConfig, transport: httpx.BaseTransport | None) -> tuple[Identity, Runner]:
     check_edge_url(config.edge_url)
     prepare_state_dir(config.state_dir)
     remove_stale(config.state_dir)
     runner = Runner(find_ffmpeg(config.ffmpeg), limits=config.limits, sandbox=config.sandbox)
     identity = ensure_identity(
-        state_dir=config.state_dir, edge_url=config.edge_url, join_token=config.join_token,
-        ca_file=config.ca_file, name=config.name, labels=config.labels, transport=transport,
+        state_dir=config.state_dir,
+        edge_url=config.edge_url,
+        join_token=config.join_token,
+        ca_file=config.ca_file,
+        name=config.name,
+        labels=config.labels,
+        transport=transport,
     )
     return identity, runner
 
@@ -164,7 +179,9 @@ def claim(client: EdgeClient, wait: int, edge_url: str) -> Grant | None:
     """Long-poll the edge for work; return the grant, or None when nothing was claimable."""
     wait = max(0, min(MAX_CLAIM_WAIT, wait))
     reply: EdgeReply = client.post_json(
-        client.endpoint(CLAIM_PATH), {"wait": wait}, expected=frozenset({200, 204}),
+        client.endpoint(CLAIM_PATH),
+        {"wait": wait},
+        expected=frozenset({200, 204}),
         read_timeout=wait + 15.0,
     )
     if reply.status == 204 or reply.data is None:
@@ -180,8 +197,9 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
         return
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
-        logger.info("received %s: finishing the current job, then exiting",
-                    signal.Signals(signum).name)
+        logger.info(
+            "received %s: finishing the current job, then exiting", signal.Signals(signum).name
+        )
         stop.set()
         if _IDLE_CLAIM.is_set():  # nothing in hand: don't sit out the long-poll
             raise _StopWhileIdle

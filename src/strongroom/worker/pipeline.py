@@ -75,7 +75,11 @@ def stage_fetch(ctx: JobContext) -> Path:
         ctx.progress.update(Stage.DOWNLOADING, 100 * done / size if size else 0)
 
     fetch_source(
-        ctx.client, ctx.grant.source, dest, policy=ctx.fetch_policy, on_bytes=on_bytes,
+        ctx.client,
+        ctx.grant.source,
+        dest,
+        policy=ctx.fetch_policy,
+        on_bytes=on_bytes,
         cancel=ctx.cancel,
     )
     _check_cancel(ctx)

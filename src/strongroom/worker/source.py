@@ -70,8 +70,11 @@ def download_edge_source(
                 download.attempt(client, source.url)
                 break
             except httpx.TransportError as exc:
-                logger.warning("source download interrupted (%s) at %d bytes",
-                               type(exc).__name__, download.written)
+                logger.warning(
+                    "source download interrupted (%s) at %d bytes",
+                    type(exc).__name__,
+                    download.written,
+                )
         else:
             raise JobFailed("the source could not be downloaded", retryable=True)
     if download.written != expected_size or download.hexdigest() != expected_sha:

@@ -188,5 +188,11 @@ def complete(worker: Worker, lease_id: str, data: dict[str, Any]) -> dict[str, A
 @lease_endpoint(GrantPurpose.FAIL)
 def fail(worker: Worker, lease_id: str, data: dict[str, Any]) -> dict[str, Any]:
     reason = str(data.get("reason") or "The encoder failed.")[:2000]
-    leases.fail(lease_id, worker, reason, retryable=bool(data.get("retryable", False)))
+    leases.fail(
+        lease_id,
+        worker,
+        reason,
+        retryable=data.get("retryable") is True,
+        handback=data.get("handback") is True,
+    )
     return {"ok": True}

@@ -217,13 +217,30 @@ def _accept_report(
     output.save(update_fields=["main_file", "files", "report"])
 
 
-def fail(lease_id: str, worker: Worker, reason: str, *, retryable: bool) -> None:
+def fail(
+    lease_id: str, worker: Worker, reason: str, *, retryable: bool, handback: bool = False
+) -> None:
+    """The worker gave up on its lease: retry (with backoff) while attempts remain, else error.
+
+    A hand-back (the worker is shutting down) requeues at once and doesn't count as an attempt.
+    """
     with transaction.atomic():
         item = held_lease(lease_id, worker)
-        if retryable and item.attempts < item.max_attempts:
+        if handback:
+            _hand_back(item)
+        elif retryable and item.attempts < item.max_attempts:
             _requeue(item, reason)
         else:
             _give_up(item, reason)
+
+
+def _hand_back(item: WorkItem) -> None:
+    # Raise the budget instead of lowering `attempts`: attempt numbers stay unique (fencing,
+    # per-attempt storage prefixes).
+    item.max_attempts += 1
+    item.not_before = None
+    _finish_item(item, WorkItemStatus.QUEUED, extra=["max_attempts", "not_before"])
+    move_task(item.task_id, TaskStatus.QUEUED)
 
 
 def reap_expired_leases() -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -12,7 +13,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from strongroom.crypto.signing import public_key_from_text
-from strongroom.edge.jobs.models import JoinToken, SeenNonce, Worker
+from strongroom.edge.audit.services import record_event
+from strongroom.edge.jobs.models import JoinToken, SeenNonce, Worker, WorkItem
+from strongroom.edge.jobs.states import WorkItemStatus
 
 JOIN_TOKEN_PREFIX = "srj_"  # noqa: S105  (a prefix for secret scanners, not a secret)
 
@@ -55,6 +58,13 @@ def enroll(join_token: str, public_key: str, name: str, labels: list[str], versi
         token.used_at = timezone.now()
         token.worker = worker
         token.save(update_fields=["used_at", "worker"])
+        record_event(
+            action="worker.enrolled",
+            actor_type="worker",
+            actor=worker.worker_id,
+            target=f"worker:{worker.worker_id}",
+            details={"labels": worker.labels},
+        )
     return worker
 
 
@@ -91,3 +101,69 @@ def touch(worker: Worker) -> None:
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+class UnknownWorker(Exception):
+    """No enrolled worker with that id."""
+
+
+@dataclass(frozen=True)
+class WorkerView:
+    worker_id: str
+    name: str
+    state: str
+    labels: tuple[str, ...]
+    current_task: str | None
+    last_seen_at: datetime | None
+    version: str
+
+
+def list_workers() -> list[WorkerView]:
+    """Every enrolled worker with its state: busy, idle, gone (silent past a lease) or revoked."""
+    leased = dict(
+        WorkItem.objects.filter(status=WorkItemStatus.LEASED, worker__isnull=False).values_list(
+            "worker_id", "task__token"
+        )
+    )
+    gone_before = timezone.now() - timedelta(seconds=settings.LEASE_SECONDS)
+    return [_view(w, leased.get(w.pk), gone_before) for w in Worker.objects.order_by("enrolled_at")]
+
+
+def _view(worker: Worker, task: str | None, gone_before: datetime) -> WorkerView:
+    if worker.revoked_at:
+        state = "revoked"
+    elif worker.last_seen_at is None or worker.last_seen_at < gone_before:
+        state = "gone"
+    else:
+        state = "busy" if task else "idle"
+    return WorkerView(
+        worker.worker_id,
+        worker.name,
+        state,
+        tuple(worker.labels),
+        task,
+        worker.last_seen_at,
+        worker.version,
+    )
+
+
+def revoke_worker(worker_id: str, *, actor: str = "operator") -> Worker:
+    """Refuse the worker's key from its next request on; its leases go back to the queue now."""
+    with transaction.atomic():
+        worker = Worker.objects.select_for_update().filter(worker_id=worker_id).first()
+        if worker is None:
+            raise UnknownWorker(worker_id)
+        if worker.revoked_at is None:
+            worker.revoked_at = timezone.now()
+            worker.save(update_fields=["revoked_at"])
+            # Expire its leases at once: the next claim takes the work over (fenced by attempt).
+            WorkItem.objects.filter(worker=worker, status=WorkItemStatus.LEASED).update(
+                lease_expires_at=timezone.now() - timedelta(seconds=1)
+            )
+            record_event(
+                action="worker.revoked",
+                actor_type="operator",
+                actor=actor,
+                target=f"worker:{worker_id}",
+            )
+    return worker
