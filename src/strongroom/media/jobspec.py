@@ -198,3 +198,14 @@ class JobSpec(BaseModel):
         if [output.index for output in self.outputs] != list(range(len(self.outputs))):
             raise ValueError("output indexes must be 0, 1, 2, ... in order")
         return self
+
+
+# Encoders that only some workers carry (their ffmpeg build or hardware): a job using one goes
+# only to workers enrolled with the matching label. libx264 is everywhere, so it needs none.
+ENCODER_LABELS: dict[str, str] = {"libsvtav1": "av1", "libx265": "hevc"}
+
+
+def required_labels(spec: JobSpec) -> tuple[str, ...]:
+    """The worker labels a job needs, sorted (empty for jobs any worker can run)."""
+    codecs = {r.video_codec for output in spec.outputs for r in output.renditions}
+    return tuple(sorted({ENCODER_LABELS[c] for c in codecs if c in ENCODER_LABELS}))

@@ -86,3 +86,19 @@ def test_enrollment_is_audited(db: None) -> None:
 
     assert sorted(worker.labels) == ["av1", "gpu"]
     assert AuditEvent.objects.filter(action="worker.enrolled", actor=worker.worker_id).exists()
+
+
+def test_a_job_that_needs_a_label_goes_only_to_a_worker_that_has_it(
+    start_task: Callable[..., Task],
+) -> None:
+    plain, av1 = make_worker(), make_worker()
+    Worker.objects.filter(pk=av1.pk).update(labels=["av1", "local"])
+    av1.refresh_from_db()
+    needs_av1, anyone = start_task(), start_task()
+    WorkItem.objects.filter(task=needs_av1).update(required_labels=["av1"])
+
+    first = leases.claim_next(plain)
+    assert first is not None and first.task == anyone
+    assert leases.claim_next(plain) is None  # the av1 job waits for an av1 worker
+    second = leases.claim_next(av1)
+    assert second is not None and second.task == needs_av1

@@ -66,3 +66,12 @@ def test_it_refuses_bad_outputs(output: dict[str, Any]) -> None:
 def test_it_refuses_bad_jobs(overrides: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         JobSpec.model_validate(job(**overrides))
+
+
+def test_jobs_on_everyday_encoders_need_no_worker_label() -> None:
+    from strongroom.media.jobspec import required_labels
+    from strongroom.media.qencode import parse_start_encode2_query
+
+    spec = parse_start_encode2_query(
+        '{"query": {"source": "tus:' + "a" * 32 + '", "format": [{"output": "mp4"}]}}')
+    assert required_labels(spec) == ()

@@ -73,6 +73,7 @@ class WorkItem(models.Model):
         max_length=16, choices=WorkItemStatus.choices, default=WorkItemStatus.QUEUED
     )
     priority = models.SmallIntegerField(default=0)
+    required_labels = models.JSONField(default=list, blank=True)  # worker labels the job needs
     attempts = models.PositiveSmallIntegerField(default=0)  # also the fencing token
     max_attempts = models.PositiveSmallIntegerField(default=3)
     lease_id = models.CharField(max_length=40, null=True, blank=True, unique=True)

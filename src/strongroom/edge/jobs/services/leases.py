@@ -23,6 +23,7 @@ from strongroom.edge.jobs.services.objects import object_store
 from strongroom.edge.jobs.services.transitions import move_task, raise_percent
 from strongroom.edge.jobs.states import TaskStatus, WorkItemStatus
 
+CLAIM_WINDOW = 50
 LOST_WORKER_REASON = "The encoder stopped responding too many times; the task was abandoned."
 STAGES = {
     "downloading": TaskStatus.DOWNLOADING,
@@ -49,12 +50,14 @@ def claim_next(worker: Worker) -> Lease | None:
     """Lease the next claimable work item to `worker`, or return None when there is none."""
     if not _claimable_filter().exists():  # idle polls stay read-only: no write lock taken
         return None
+    labels = set(worker.labels)
     with transaction.atomic():
         for item in _claimable():
             if item.status == WorkItemStatus.LEASED and item.attempts >= item.max_attempts:
                 _give_up(item, LOST_WORKER_REASON)
                 continue
-            return _lease(item, worker)
+            if set(item.required_labels) <= labels:  # label matching: av1 jobs to av1 workers
+                return _lease(item, worker)
     return None
 
 
@@ -74,7 +77,8 @@ def _claimable() -> QuerySet[WorkItem]:
     )
     if connection.features.has_select_for_update_skip_locked:
         items = items.select_for_update(skip_locked=True, of=("self",))
-    return items.select_related("task")[:20]
+    # A window, not the whole queue: items this worker can't run (labels) are skipped in it.
+    return items.select_related("task")[:CLAIM_WINDOW]
 
 
 def _running_in_project() -> Coalesce:

@@ -12,7 +12,7 @@ from strongroom.edge.accounts.models import Project
 from strongroom.edge.jobs.models import Output, Task, Upload, WorkItem
 from strongroom.edge.jobs.services.transitions import move_task
 from strongroom.edge.jobs.states import TaskStatus
-from strongroom.media.jobspec import JobSpec
+from strongroom.media.jobspec import JobSpec, required_labels
 from strongroom.media.qencode import parse_start_encode2_query
 
 TUS_PREFIX = "tus:"
@@ -70,7 +70,11 @@ def start_task(token: str, query_text: str, payload: str = "") -> Task:
         ):
             raise TaskAlreadyStarted(token)
         _create_outputs(task, spec)
-        WorkItem.objects.create(task=task, max_attempts=settings.MAX_ATTEMPTS)
+        WorkItem.objects.create(
+            task=task,
+            max_attempts=settings.MAX_ATTEMPTS,
+            required_labels=list(required_labels(spec)),
+        )
     task.refresh_from_db()
     return task
 
