@@ -117,10 +117,14 @@ def test_a_worker_killed_mid_encode_costs_one_lease_not_the_job(
     assert workers[1].wait(timeout=30) == 0
 
 
-def submit_ladder(server: RunningServer, tmp_path: Path) -> tuple[QencodeClient, str, str]:
-    clip = make_sample_clip(Runner(find_ffmpeg()), tmp_path / "clip.mp4", seconds=12.0)
+def submit_ladder(
+    server: RunningServer, tmp_path: Path, api_key: str | None = None
+) -> tuple[QencodeClient, str, str]:
+    clip = tmp_path / "clip.mp4"
+    if not clip.exists():
+        make_sample_clip(Runner(find_ffmpeg()), clip, seconds=12.0)
     client = QencodeClient(server.url, server.ca)
-    token = client.access_token(server.cli("apikey", "create", "--project", "drain"))
+    token = client.access_token(api_key or server.cli("apikey", "create", "--project", "drain"))
     task_token, upload_url = client.create_task(token)
     source = client.upload(upload_url, task_token, clip)
     return (
@@ -154,3 +158,32 @@ def assert_ladder_is_served(client: QencodeClient, status: dict[str, Any]) -> No
     assert len(variants) == 3
     for variant in variants:
         assert client.http.get(f"{base}/{variant}").status_code == 200
+
+
+def test_cancelling_mid_encode_kills_ffmpeg_quickly_and_the_worker_carries_on(
+    server: RunningServer, workers: list[subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    api_key = server.cli("apikey", "create", "--project", "cancel")
+    client, task_token, _ = submit_ladder(server, tmp_path, api_key)
+    state = tmp_path / "worker-e"
+    workers.append(start_worker(server, state))
+    wait_for_status(client, task_token, "encoding", timeout=60)
+    assert processes_under(state), "no encoder was running"
+
+    answer = client.http.post(
+        f"{server.url}/api/v2/tasks/{task_token}/cancel",
+        headers={"Authorization": f"Bearer {api_key}"},
+    )
+    cancelled_at = time.monotonic()
+    assert answer.status_code == 200 and answer.json()["status"] == "cancelled"
+    while processes_under(state) and time.monotonic() - cancelled_at < 5:
+        time.sleep(0.05)
+    # one heartbeat (1 s here, 2 s by default) plus the kill
+    assert processes_under(state) == [] and time.monotonic() - cancelled_at < 3.0
+
+    client2, second, status_url = submit_ladder(server, tmp_path, api_key)
+    final = client2.wait(status_url, second, lambda _: None, poll=0.5, timeout=180)
+    assert final["status"] == "completed", final
+    assert client.status(status_url, task_token)["status"] == "cancelled"
+    client.close()
+    client2.close()

@@ -81,7 +81,8 @@ WORKER_OUTPUT_MAX_SIZE = ENV.int("WORKER_OUTPUT_MAX_SIZE", 64 << 30, minimum=1)
 
 # Jobs
 LEASE_SECONDS = ENV.int("LEASE_SECONDS", 60, minimum=5, maximum=3600)
-HEARTBEAT_SECONDS = ENV.int("HEARTBEAT_SECONDS", 10, minimum=1, maximum=600)
+# Heartbeats also carry cancellation to workers: 2 s keeps "cancelled -> ffmpeg killed" short.
+HEARTBEAT_SECONDS = ENV.int("HEARTBEAT_SECONDS", 2, minimum=1, maximum=600)
 MAX_ATTEMPTS = ENV.int("MAX_ATTEMPTS", 3, minimum=1, maximum=20)
 RETRY_BACKOFF_SECONDS = ENV.int("RETRY_BACKOFF_SECONDS", 5, minimum=0, maximum=3600)
 ACCESS_TOKEN_SECONDS = ENV.int("ACCESS_TOKEN_SECONDS", 24 * 3600, minimum=60)

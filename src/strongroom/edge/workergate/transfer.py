@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 
@@ -150,13 +151,15 @@ async def _receive_output(
     key = leases.output_key(auth.item, index, path)
     status, result = await _store_body(receive, key, expected, length)
     if status == 201:
-        await sync_to_async(leases.record_stored_file)(auth.item, index, path, key, length, result)
-    body = (
-        f'{{"path":"{path}","size":{length},"sha256":"{result}"}}'
-        if status == 201
-        else f'{{"error":"{result}"}}'
-    )
-    await _send_signed(send, status, body.encode(), auth.nonce)
+        try:
+            await sync_to_async(leases.record_stored_file)(
+                auth.worker, auth.item, index, path, key, length, result
+            )
+        except leases.LeaseLost:
+            await asyncio.to_thread(object_store().delete, key)
+            raise
+    data = {"path": path, "size": length, "sha256": result} if status == 201 else {"error": result}
+    await _send_signed(send, status, json.dumps(data).encode(), auth.nonce)
 
 
 def _output_exists(item: WorkItem, index: int) -> bool:

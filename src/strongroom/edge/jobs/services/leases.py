@@ -142,14 +142,24 @@ def heartbeat(lease_id: str, worker: Worker, stage: str, percent: float) -> tupl
 
 
 def record_stored_file(
-    item: WorkItem, output_index: int, path: str, key: str, size: int, sha256: str
+    worker: Worker,
+    item: WorkItem,
+    output_index: int,
+    path: str,
+    key: str,
+    size: int,
+    sha256: str,
 ) -> None:
-    StoredFile.objects.update_or_create(
-        lease_id=item.lease_id,
-        output_index=output_index,
-        path=path,
-        defaults={"work_item": item, "key": key, "size": size, "sha256": sha256},
-    )
+    """Count an uploaded file for the lease, if the lease is still live (else LeaseLost: an
+    upload that raced a cancel or a re-lease must not leave a file behind)."""
+    with transaction.atomic():
+        held_lease(str(item.lease_id), worker)
+        StoredFile.objects.update_or_create(
+            lease_id=item.lease_id,
+            output_index=output_index,
+            path=path,
+            defaults={"work_item": item, "key": key, "size": size, "sha256": sha256},
+        )
 
 
 def output_key(item: WorkItem, output_index: int, path: str) -> str:
