@@ -9,14 +9,16 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from types import FrameType
 
 import uvicorn
 
+from strongroom.cli.autoscale import ScalePolicy
 from strongroom.cli.init import Initialised, initialise
+from strongroom.cli.local_workers import LocalWorkers
 from strongroom.cli.supervisor import Child, Supervisor, strongroom_argv
 from strongroom.crypto.tls import server_ssl_context
+from strongroom.edge.settings.env import Env
 
 logger = logging.getLogger(__name__)
 
@@ -29,19 +31,12 @@ class ServeOptions:
     workers: str = "auto"
 
 
-def worker_count(value: str) -> int:
-    if value == "auto":
-        return max(1, (os.cpu_count() or 2) // 2)
-    count = int(value)
-    if not 0 <= count <= 64:
-        raise ValueError("--workers must be 'auto' or 0-64")
-    return count
-
-
 def serve(options: ServeOptions) -> int:
     """Run in the foreground until SIGTERM/SIGINT; children are stopped before returning."""
     init = initialise(options.data_dir, extra_hosts=(options.host,))
-    return EdgeRunner(init, options, worker_count(options.workers)).run()
+    load = Env().float("AUTOSCALE_MAX_LOAD", 1.0, minimum=0.1, maximum=64.0)
+    policy = ScalePolicy.parse(options.workers, os.cpu_count() or 1, load)
+    return EdgeRunner(init, options, policy).run()
 
 
 class DrainingServer(uvicorn.Server):
@@ -76,7 +71,7 @@ class DrainingServer(uvicorn.Server):
 
 
 class EdgeRunner:
-    def __init__(self, init: Initialised, options: ServeOptions, workers: int) -> None:
+    def __init__(self, init: Initialised, options: ServeOptions, policy: ScalePolicy) -> None:
         config = uvicorn.Config(
             "strongroom.edge.asgi:application",
             host=options.host,
@@ -90,10 +85,13 @@ class EdgeRunner:
         config.load()
         config.ssl = server_ssl_context(init.server)  # our TLS policy, not uvicorn's defaults
         self.server = DrainingServer(config, before_exit=self._stop_children)
-        self.init, self.options, self.workers = init, options, workers
+        self.init, self.options, self.policy = init, options, policy
         self.supervisor: Supervisor | None = None
+        self.local: LocalWorkers | None = None
 
     def _stop_children(self) -> None:
+        if self.local:
+            self.local.stop()
         if self.supervisor:
             self.supervisor.stop()
 
@@ -102,8 +100,7 @@ class EdgeRunner:
         try:
             self.server.run()
         finally:
-            if self.supervisor:
-                self.supervisor.stop()
+            self._stop_children()
             self.init.data.server_info.unlink(missing_ok=True)
         return 0
 
@@ -115,65 +112,28 @@ class EdgeRunner:
         port = self.server.servers[0].sockets[0].getsockname()[1]
         host = f"[{self.options.host}]" if ":" in self.options.host else self.options.host
         url = f"https://{host}:{port}"
-        self.supervisor = Supervisor(_children(self.init, url, self.workers))
+        self.supervisor = Supervisor([_background(self.init)])
         self.supervisor.start()
+        self.local = LocalWorkers(self.init, url, self.supervisor, self.policy)
+        self.local.start()
         _write_server_info(self.init, url)
+        workers = (
+            f"{self.policy.minimum}"
+            if self.policy.minimum == self.policy.maximum
+            else f"{self.policy.minimum}-{self.policy.maximum}, autoscaled"
+        )
         print(
-            f"Strongroom edge listening on {url} ({self.workers} local worker(s); "
+            f"Strongroom edge listening on {url} ({workers} local worker(s); "
             f"CA certificate: {self.init.ca.cert})",
             flush=True,
         )
 
 
-def _children(init: Initialised, url: str, count: int) -> list[Child]:
-    children = [
-        Child(
-            name="background",
-            argv_factory=lambda: strongroom_argv("background", "--data-dir", str(init.data.root)),
-        )
-    ]
-    for index in range(count):
-        state_dir = init.data.workers / f"local-{index}"
-        children.append(
-            Child(name=f"worker-{index}", argv_factory=_worker_argv(url, init, state_dir))
-        )
-    return children
-
-
-def _worker_argv(url: str, init: Initialised, state_dir: Path) -> object:
-    def build() -> list[str]:
-        argv = strongroom_argv(
-            "worker",
-            "run",
-            "--edge",
-            url,
-            "--ca",
-            str(init.ca.cert),
-            "--state-dir",
-            str(state_dir),
-            "--name",
-            state_dir.name,
-        )
-        if not _has_identity(state_dir, url):
-            argv += ["--join", _join_token()]
-        return argv
-
-    return build
-
-
-def _has_identity(state_dir: Path, url: str) -> bool:
-    from strongroom.worker.identity import load_identity  # noqa: PLC0415
-
-    try:
-        return load_identity(state_dir, url) is not None
-    except Exception:
-        return False
-
-
-def _join_token() -> str:
-    from strongroom.edge.jobs.services.workers import create_join_token  # noqa: PLC0415
-
-    return create_join_token(("local",))
+def _background(init: Initialised) -> Child:
+    return Child(
+        name="background",
+        argv_factory=lambda: strongroom_argv("background", "--data-dir", str(init.data.root)),
+    )
 
 
 def _write_server_info(init: Initialised, url: str) -> None:

@@ -42,12 +42,32 @@ class Supervisor:
     def __init__(self, children: Sequence[Child]) -> None:
         self.children = list(children)
         self.stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._retiring: list[subprocess.Popen[bytes]] = []
         self._thread = threading.Thread(target=self._watch, name="supervisor", daemon=True)
 
     def start(self) -> None:
         for child in self.children:
             self._spawn(child)
         self._thread.start()
+
+    def add(self, child: Child) -> None:
+        """Start one more supervised child (the local autoscaler's scale-up)."""
+        with self._lock:
+            if self.stopping.is_set():
+                return
+            self._spawn(child)
+            self.children.append(child)
+
+    def retire(self, name: str) -> None:
+        """Stop supervising `name` and ask it to exit (SIGTERM: it drains its job first)."""
+        with self._lock:
+            found = [c for c in self.children if c.name == name]
+            self.children = [c for c in self.children if c.name != name]
+        for child in found:
+            if child.process and child.process.poll() is None:
+                _signal_group(child.process, signal.SIGTERM)
+                self._retiring.append(child.process)
 
     def _spawn(self, child: Child) -> None:
         child.process = subprocess.Popen(
@@ -60,8 +80,10 @@ class Supervisor:
 
     def _watch(self) -> None:
         while not self.stopping.wait(1.0):
-            for child in self.children:
-                self._maybe_restart(child)
+            with self._lock:
+                for child in self.children:
+                    self._maybe_restart(child)
+            self._retiring = [p for p in self._retiring if p.poll() is None]  # reap exits
 
     def _maybe_restart(self, child: Child) -> None:
         if child.process is None or child.process.poll() is None or self.stopping.is_set():
@@ -84,7 +106,9 @@ class Supervisor:
     def stop(self) -> None:
         """SIGTERM every child (they finish or hand back their work), SIGKILL stragglers."""
         self.stopping.set()
-        running = [c.process for c in self.children if c.process and c.process.poll() is None]
+        with self._lock:
+            processes = [c.process for c in self.children if c.process] + self._retiring
+        running = [p for p in processes if p.poll() is None]
         for process in running:
             _signal_group(process, signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE_SECONDS

@@ -1,6 +1,8 @@
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 
+from strongroom.edge.metrics_view import metrics
+
 
 def health(request: HttpRequest) -> JsonResponse:  # noqa: ARG001
     return JsonResponse({"status": "ok"})
@@ -10,4 +12,5 @@ urlpatterns = [
     path("", include("strongroom.edge.api.urls")),
     path("", include("strongroom.edge.workergate.urls")),
     path("healthz", health),
+    path("metrics", metrics),
 ]

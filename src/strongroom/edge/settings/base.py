@@ -90,6 +90,8 @@ GRANT_URL_SECONDS = ENV.int("GRANT_URL_SECONDS", 6 * 3600, minimum=60)
 MEDIA_URL_SECONDS = ENV.int("MEDIA_URL_SECONDS", 24 * 3600, minimum=60)
 JOIN_TOKEN_SECONDS = ENV.int("JOIN_TOKEN_SECONDS", 3600, minimum=60)
 
+METRICS_TOKEN = ENV.secret("METRICS_TOKEN") or ""  # unset: /metrics is disabled
+
 OBJECT_STORE_ROOT: Path = DATA.objects
 
 HUEY: Any = None  # set below, once the database path is known

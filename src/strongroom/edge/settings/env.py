@@ -61,6 +61,18 @@ class Env:
             raise ConfigError(f"{PREFIX}{name} must be between {minimum} and {maximum}")
         return number
 
+    def float(self, name: str, default: float, *, minimum: float, maximum: float) -> float:
+        value = self.raw(name)
+        if value is None or value == "":
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            raise ConfigError(f"{PREFIX}{name} must be a number, not {value!r}") from None
+        if not minimum <= number <= maximum:  # also refuses NaN
+            raise ConfigError(f"{PREFIX}{name} must be between {minimum} and {maximum}")
+        return number
+
     def list(self, name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
         value = self.raw(name)
         if value is None or value.strip() == "":

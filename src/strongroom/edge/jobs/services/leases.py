@@ -68,6 +68,16 @@ def _claimable_filter() -> QuerySet[WorkItem]:
     return WorkItem.objects.filter(ready | expired)
 
 
+INTERACTIVE_PRIORITY = 1  # priority lanes: interactive (>= 1) is claimed before batch (< 1)
+
+
+def claimable_count_by_lane() -> dict[str, int]:
+    """How many work items are ready to be claimed in each priority lane (for metrics/scaling)."""
+    ready = _claimable_filter()
+    interactive = ready.filter(priority__gte=INTERACTIVE_PRIORITY).count()
+    return {"interactive": interactive, "batch": ready.count() - interactive}
+
+
 def _claimable() -> QuerySet[WorkItem]:
     """Priority lane first, then the project with the least work running (fair share), then age."""
     items = (
