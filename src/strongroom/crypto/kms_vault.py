@@ -33,6 +33,9 @@ import requests
 
 from strongroom.crypto.kek import KeyUnavailableError, validate_key_id
 from strongroom.crypto.providers import (
+    VAULT_KEY_NAME_PATTERN,
+    VAULT_MOUNT_PATTERN,
+    VAULT_TOKEN_PATTERN,
     KekConfig,
     KekConfigError,
     KeyProviderDenied,
@@ -42,8 +45,6 @@ from strongroom.crypto.providers import (
 __all__ = ["VaultTransitKek", "vault_kek_from_config", "wrapped_key_version"]
 
 _CIPHERTEXT = re.compile(r"vault:v([1-9][0-9]{0,9}):[A-Za-z0-9+/]+={0,2}")
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
-_MOUNT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}(/[A-Za-z0-9][A-Za-z0-9_.-]{0,63}){0,7}")
 # Vault's own wording for these conditions (builtin/logical/transit, sdk/helper/keysutil).
 _KEY_MISSING = "encryption key not found"
 _TOO_OLD = "disallowed by policy (too old)"
@@ -64,9 +65,9 @@ class VaultTransitKek:
     __slots__ = ("_client", "_mount", "_name", "key_id")
 
     def __init__(self, client: Any, key_name: str, *, mount: str = "transit") -> None:
-        if _NAME.fullmatch(key_name) is None:
+        if VAULT_KEY_NAME_PATTERN.fullmatch(key_name) is None:
             raise ValueError("Vault transit key names are 1-128 of [A-Za-z0-9_.-]")
-        if _MOUNT.fullmatch(mount) is None:
+        if VAULT_MOUNT_PATTERN.fullmatch(mount) is None:
             raise ValueError("Vault mount must be a path such as 'transit'")
         self._client = client
         self._name = key_name
@@ -84,7 +85,9 @@ class VaultTransitKek:
             )
         ciphertext = _data_field(response, "ciphertext", self.key_id)
         if _CIPHERTEXT.fullmatch(ciphertext) is None:
-            raise KeyProviderUnavailable("Vault returned a malformed ciphertext", key_id=self.key_id)
+            raise KeyProviderUnavailable(
+                "Vault returned a malformed ciphertext", key_id=self.key_id
+            )
         return ciphertext.encode("ascii")
 
     def unwrap(self, wrapped: bytes, aad: bytes) -> bytes:
@@ -146,7 +149,9 @@ def _vault_errors(key_id: str, *, unwrapping: bool) -> Iterator[None]:
             "Vault refused the token (permission denied for this transit key)", key_id=key_id
         ) from None
     except hvac.exceptions.InvalidPath:
-        raise KeyProviderUnavailable("Vault has no such transit mount or key", key_id=key_id) from None
+        raise KeyProviderUnavailable(
+            "Vault has no such transit mount or key", key_id=key_id
+        ) from None
     except hvac.exceptions.VaultDown:
         raise KeyProviderUnavailable("Vault is sealed or in maintenance", key_id=key_id) from None
     except hvac.exceptions.VaultError as exc:
@@ -200,6 +205,6 @@ def _token(config: KekConfig) -> str:
         raise KekConfigError(f"token_file cannot be read ({exc.strerror})") from None
     except UnicodeDecodeError:
         raise KekConfigError("token_file does not hold an ASCII token") from None
-    if not token or any(not 0x21 <= ord(char) <= 0x7E for char in token):
+    if VAULT_TOKEN_PATTERN.fullmatch(token) is None:
         raise KekConfigError("token_file must hold one token of printable ASCII")
     return token

@@ -32,9 +32,19 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from strongroom.crypto.kek import DEK_SIZE, KeyEncryptionKey, Keyring
-from strongroom.crypto.keyfile import load_or_create_master_key, object_keyring, read_key_file
+from strongroom.crypto.keyfile import (
+    ENV_KEY,
+    ENV_KEY_FILE,
+    load_or_create_master_key,
+    object_keyring,
+    read_key_file,
+)
 
 __all__ = [
+    "AWS_KEY_PATTERN",
+    "VAULT_KEY_NAME_PATTERN",
+    "VAULT_MOUNT_PATTERN",
+    "VAULT_TOKEN_PATTERN",
     "KekConfig",
     "KekConfigError",
     "KekKind",
@@ -47,17 +57,19 @@ __all__ = [
     "verify_kek",
 ]
 
-_VAULT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
-_VAULT_MOUNT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}(/[A-Za-z0-9][A-Za-z0-9_.-]{0,63}){0,7}")
+VAULT_KEY_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+VAULT_MOUNT_PATTERN = re.compile(
+    r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}(/[A-Za-z0-9][A-Za-z0-9_.-]{0,63}){0,7}"
+)
 # Key id (UUID, or mrk- multi-Region id), alias name, or key/alias ARN, as KMS accepts them.
-_AWS_KEY = re.compile(
+AWS_KEY_PATTERN = re.compile(
     r"(mrk-)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
     r"|(mrk-)?[0-9a-fA-F]{32}"
     r"|alias/[A-Za-z0-9/_-]{1,250}"
     r"|arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key/[A-Za-z0-9-]{1,64}|alias/[A-Za-z0-9/_-]{1,250})"
 )
 _AWS_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
-_TOKEN = re.compile(r"[\x21-\x7e]{1,4096}")  # printable ASCII: it goes into an HTTP header
+VAULT_TOKEN_PATTERN = re.compile(r"[\x21-\x7e]{1,4096}")  # printable ASCII: an HTTP header value
 _PROBE_AAD = b"strongroom/kek-probe"
 
 
@@ -99,7 +111,9 @@ class RewrappingKek(KeyEncryptionKey, Protocol):
 # Fields (besides `kind` and `timeout`) each kind reads; any other field set is a mistake.
 _FIELDS_FOR: dict[KekKind, frozenset[str]] = {
     KekKind.LOCAL: frozenset({"key_file"}),
-    KekKind.VAULT: frozenset({"key", "url", "token", "token_file", "mount", "namespace", "ca_file"}),
+    KekKind.VAULT: frozenset(
+        {"key", "url", "token", "token_file", "mount", "namespace", "ca_file"}
+    ),
     KekKind.AWS: frozenset({"key", "region", "endpoint", "ca_file"}),
 }
 
@@ -164,21 +178,21 @@ def _check_local(config: KekConfig) -> None:
 
 
 def _check_vault(config: KekConfig) -> None:
-    if _VAULT_NAME.fullmatch(config.key) is None:
+    if VAULT_KEY_NAME_PATTERN.fullmatch(config.key) is None:
         raise KekConfigError("key must be a Vault transit key name ([A-Za-z0-9_.-], 1-128)")
-    if _VAULT_MOUNT.fullmatch(config.mount) is None:
+    if VAULT_MOUNT_PATTERN.fullmatch(config.mount) is None:
         raise KekConfigError("mount must be a Vault mount path such as 'transit'")
-    if config.namespace and _VAULT_MOUNT.fullmatch(config.namespace) is None:
+    if config.namespace and VAULT_MOUNT_PATTERN.fullmatch(config.namespace) is None:
         raise KekConfigError("namespace must be a Vault namespace path such as 'team/ns'")
     _check_url(config.url, "url", required=True)
     if bool(config.token) == (config.token_file is not None):
         raise KekConfigError("set exactly one of token and token_file for the Vault provider")
-    if config.token and _TOKEN.fullmatch(config.token) is None:
+    if config.token and VAULT_TOKEN_PATTERN.fullmatch(config.token) is None:
         raise KekConfigError("token must be printable ASCII without spaces")
 
 
 def _check_aws(config: KekConfig) -> None:
-    if _AWS_KEY.fullmatch(config.key) is None:
+    if AWS_KEY_PATTERN.fullmatch(config.key) is None:
         raise KekConfigError("key must be an AWS KMS key id, alias/<name>, or key or alias ARN")
     if _AWS_REGION.fullmatch(config.region) is None:
         raise KekConfigError("region must be an AWS region such as 'eu-west-1'")
@@ -248,11 +262,12 @@ def _convert(name: str, text: str) -> object:
 
 
 def build_keys(
-    config: KekConfig, *, env: Mapping[str, str]
+    config: KekConfig, *, env: Mapping[str, str], create: bool = True
 ) -> tuple[KeyEncryptionKey, list[KeyEncryptionKey]]:
     """Build the provider `config` describes: (its primary KEK, its older KEKs that still
     unwrap). A KMS provider has no older KEKs (the KMS keeps its own key versions); a local
-    one lists the key file's other keys. `env` is where STRONGROOM_MASTER_KEY(_FILE) are read.
+    one lists the key file's other keys. `env` is where STRONGROOM_MASTER_KEY(_FILE) are read;
+    a missing local key file is created only when `create` (else KekConfigError).
     No network call is made here; see `verify_kek`."""
     if config.kind is KekKind.VAULT:
         from strongroom.crypto.kms_vault import vault_kek_from_config  # noqa: PLC0415 - hvac only when configured
@@ -262,13 +277,18 @@ def build_keys(
         from strongroom.crypto.kms_aws import aws_kek_from_config  # noqa: PLC0415 - boto3 only when configured
 
         return aws_kek_from_config(config), []
-    return _local_keys(config, env)
+    return _local_keys(config, env, create=create)
 
 
 def _local_keys(
-    config: KekConfig, env: Mapping[str, str]
+    config: KekConfig, env: Mapping[str, str], *, create: bool
 ) -> tuple[KeyEncryptionKey, list[KeyEncryptionKey]]:
-    assert config.key_file is not None  # checked by KekConfig  # noqa: S101 - narrows the type
+    if config.key_file is None:  # KekConfig checks this; repeated so the type narrows
+        raise KekConfigError("key_file is required for the local key provider")
+    from_env = env.get(ENV_KEY, "") != "" or env.get(ENV_KEY_FILE, "") != ""
+    if not create and not from_env and not config.key_file.exists():
+        # A retired key that is gone cannot be recreated: a new one would unwrap nothing.
+        raise KekConfigError("the key file of a retired local key provider does not exist")
     master = load_or_create_master_key(config.key_file, env=env)
     others = []
     # The key file's other keys stay readable, also when the primary now comes from the
@@ -283,7 +303,8 @@ def build_keyring(
     primary: KekConfig, retired: Iterable[KekConfig] = (), *, env: Mapping[str, str]
 ) -> Keyring:
     """A keyring whose primary KEK comes from `primary`; every KEK of `retired` providers (and
-    the primary provider's older keys) only unwraps. A key id seen twice is used once."""
+    the primary provider's older keys) only unwraps. A key id seen twice is used once. Only
+    the primary local provider creates its key file at first start."""
     first, older = build_keys(primary, env=env)
     keys: dict[str, KeyEncryptionKey] = {first.key_id: first}
     for kek in [*older, *(kek for config in retired for kek in _all_keys(config, env))]:
@@ -292,7 +313,7 @@ def build_keyring(
 
 
 def _all_keys(config: KekConfig, env: Mapping[str, str]) -> list[KeyEncryptionKey]:
-    kek, older = build_keys(config, env=env)
+    kek, older = build_keys(config, env=env, create=False)
     return [kek, *older]
 
 
