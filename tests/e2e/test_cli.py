@@ -143,3 +143,27 @@ def test_operators_list_and_revoke_workers(server: RunningServer) -> None:
         check=False,
     )
     assert unknown.returncode == 1 and "no worker" in unknown.stderr
+
+
+def test_a_misconfigured_key_provider_stops_init_with_the_reason(
+    tmp_path: Path, server_env: dict[str, str]
+) -> None:
+    env = {**server_env, "STRONGROOM_KEK": "vault", "STRONGROOM_VAULT_TOKEN": "s.secret-token"}
+    done = strongroom("init", "--data-dir", str(tmp_path / "d1"), env=env, check=False)
+    assert done.returncode == 1 and "STRONGROOM_KEK=vault" in done.stderr
+    assert "s.secret-token" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_unreachable_key_provider_fails_the_start_up_check(
+    tmp_path: Path, server_env: dict[str, str]
+) -> None:
+    env = {
+        **server_env,
+        "STRONGROOM_KEK": "vault",
+        "STRONGROOM_KEK_KEY": "objects",
+        "STRONGROOM_VAULT_ADDR": "http://127.0.0.1:9",
+        "STRONGROOM_VAULT_TOKEN": "s.secret",
+    }
+    done = strongroom("init", "--data-dir", str(tmp_path / "d2"), env=env, check=False)
+    assert done.returncode == 1 and "strongroom.E001" in done.stderr
+    assert "s.secret" not in done.stderr and "Traceback" not in done.stderr

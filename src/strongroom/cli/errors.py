@@ -8,9 +8,9 @@ class CommandFailed(Exception):
 
 
 def describe(exc: Exception) -> str | None:
-    from strongroom.cli.init import WeakCertificate  # noqa: PLC0415
+    from strongroom.cli.init import SystemCheckFailed, WeakCertificate  # noqa: PLC0415
     from strongroom.edge.settings.env import ConfigError  # noqa: PLC0415
 
-    if isinstance(exc, CommandFailed | ConfigError | WeakCertificate):
+    if isinstance(exc, CommandFailed | ConfigError | WeakCertificate | SystemCheckFailed):
         return str(exc)
     return None

@@ -43,7 +43,20 @@ def initialise(data_dir: str | Path | None, *, extra_hosts: tuple[str, ...] = ()
     if problems:
         raise WeakCertificate("; ".join(problems))
     migrate()
+    run_system_checks()
     return Initialised(data=data, ca=ca, server=server)
+
+
+class SystemCheckFailed(Exception):
+    """A start-up check found a problem (strongroom.E…); the message lists them."""
+
+
+def run_system_checks() -> None:
+    from django.core.checks import run_checks  # noqa: PLC0415  (Django is set up by now)
+
+    serious = [m for m in run_checks(tags=["strongroom"]) if m.is_serious()]
+    if serious:
+        raise SystemCheckFailed("; ".join(f"{m.id}: {m.msg}" for m in serious))
 
 
 def _is_ip(host: str) -> bool:

@@ -31,6 +31,8 @@ from strongroom.crypto.kek import (
     MAX_KEY_ID_LENGTH,
     DecryptionError,
     KeyEncryptionKey,
+    KeyProviderDenied,
+    KeyProviderUnavailable,
     Keyring,
     KeyUnavailableError,
     LocalKek,
@@ -300,6 +302,12 @@ def _span(header: EnvelopeHeader, ciphertext_size: int, start: int, end: int) ->
 def _unwrap_dek(header: EnvelopeHeader, object_id: str, kek: KeyEncryptionKey) -> bytes:
     try:
         dek = kek.unwrap(header.wrapped_key, _wrap_aad(object_id, header.key_id))
+    except KeyUnavailableError as exc:  # a KMS that retired or lost the key version
+        raise KeyUnavailableError(exc.reason, object_id=object_id, key_id=header.key_id) from None
+    except KeyProviderDenied as exc:
+        raise KeyProviderDenied(exc.reason, key_id=exc.key_id, object_id=object_id) from None
+    except KeyProviderUnavailable as exc:  # unreachable or sealed: fail closed, name the object
+        raise KeyProviderUnavailable(exc.reason, key_id=exc.key_id, object_id=object_id) from None
     except ValueError:
         raise DecryptionError(
             f"data key does not authenticate (wrong key, or header {_TAMPERED})",

@@ -40,6 +40,23 @@ class KeyUnavailableError(DecryptionError):
     """The key-encryption key named by an object is unknown or retired."""
 
 
+class KeyProviderUnavailable(Exception):
+    """A KMS-backed key could not be used right now: unreachable, timed out, sealed, throttled,
+    or the key is missing or disabled for new data. Fails closed; the message names the key
+    id (and the object, once known) and the reason, never a token or key material."""
+
+    def __init__(self, reason: str, *, key_id: str, object_id: str = "") -> None:
+        self.reason = reason
+        self.key_id = key_id
+        self.object_id = object_id
+        about = f" (object {object_id!r})" if object_id else ""
+        super().__init__(f"key provider for key {key_id!r} is unavailable{about}: {reason}")
+
+
+class KeyProviderDenied(KeyProviderUnavailable):
+    """The KMS refused our credentials or our permissions for this key."""
+
+
 class KeyEncryptionKey(Protocol):
     """Wraps and unwraps data keys. `unwrap` raises ValueError when the input does not
     authenticate (wrong key, tampered wrapped key, or different `aad`)."""

@@ -31,7 +31,13 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from strongroom.crypto.kek import DEK_SIZE, KeyEncryptionKey, Keyring
+from strongroom.crypto.kek import (
+    DEK_SIZE,
+    KeyEncryptionKey,
+    KeyProviderDenied,
+    KeyProviderUnavailable,
+    Keyring,
+)
 from strongroom.crypto.keyfile import (
     ENV_KEY,
     ENV_KEY_FILE,
@@ -71,21 +77,6 @@ AWS_KEY_PATTERN = re.compile(
 _AWS_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
 VAULT_TOKEN_PATTERN = re.compile(r"[\x21-\x7e]{1,4096}")  # printable ASCII: an HTTP header value
 _PROBE_AAD = b"strongroom/kek-probe"
-
-
-class KeyProviderUnavailable(Exception):
-    """A KMS-backed key could not be used right now: unreachable, timed out, sealed, throttled,
-    or the key is missing or disabled for new data. Fails closed; the message names the key
-    id and the reason, never a token or key material."""
-
-    def __init__(self, reason: str, *, key_id: str) -> None:
-        self.reason = reason
-        self.key_id = key_id
-        super().__init__(f"key provider for key {key_id!r} is unavailable: {reason}")
-
-
-class KeyProviderDenied(KeyProviderUnavailable):
-    """The KMS refused our credentials or our permissions for this key."""
 
 
 class KekConfigError(ValueError):

@@ -83,6 +83,11 @@ class EncryptedStore:
         self._backend = backend
         self._keyring = keyring
 
+    @property
+    def keyring(self) -> Keyring:
+        """The keys this store wraps data keys with (for start-up checks and rotation)."""
+        return self._keyring
+
     def __repr__(self) -> str:
         return f"EncryptedStore({self._backend!r})"
 

@@ -141,6 +141,7 @@ def test_a_stopped_vault_is_reported_unavailable_naming_the_key_id(tmp_path: Pat
         assert "vault:transit/objects" in str(info.value)
         assert TOKEN not in str(info.value)
     assert not isinstance(on_read.value, DecryptionError)
+    assert on_read.value.object_id == "a" and "'a'" in str(on_read.value)
 
 
 def _flip_last_body_char(wrapped: bytes) -> bytes:

@@ -21,15 +21,31 @@ from strongroom.edge.jobs.states import TaskStatus, WorkItemStatus
 
 class JobsCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        yield _gauge("strongroom_queue_depth", "Work items ready to be claimed, by lane",
-                     "lane", claimable_count_by_lane())
-        yield _gauge("strongroom_work_items", "Work items by status", "status",
-                     _counts(WorkItem, [s.value for s in WorkItemStatus]))
-        yield _gauge("strongroom_tasks", "Tasks by status", "status",
-                     _counts(Task, [s.value for s in TaskStatus]))
+        yield _gauge(
+            "strongroom_queue_depth",
+            "Work items ready to be claimed, by lane",
+            "lane",
+            claimable_count_by_lane(),
+        )
+        yield _gauge(
+            "strongroom_work_items",
+            "Work items by status",
+            "status",
+            _counts(WorkItem, [s.value for s in WorkItemStatus]),
+        )
+        yield _gauge(
+            "strongroom_tasks",
+            "Tasks by status",
+            "status",
+            _counts(Task, [s.value for s in TaskStatus]),
+        )
         states = Counter(w.state for w in list_workers())
-        yield _gauge("strongroom_workers", "Enrolled workers by state", "state",
-                     {s: states.get(s, 0) for s in ("busy", "idle", "gone", "revoked")})
+        yield _gauge(
+            "strongroom_workers",
+            "Enrolled workers by state",
+            "state",
+            {s: states.get(s, 0) for s in ("busy", "idle", "gone", "revoked")},
+        )
 
 
 def _counts(model: type[Task] | type[WorkItem], statuses: list[str]) -> dict[str, int]:

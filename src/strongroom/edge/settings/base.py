@@ -11,6 +11,7 @@ from strongroom.crypto.keyfile import derive_key, load_or_create_master_key
 from strongroom.edge.datadir import resolve_data_dir
 from strongroom.edge.settings.database import database_settings
 from strongroom.edge.settings.env import Env
+from strongroom.edge.settings.kek import object_kek_configs
 
 ENV = Env()
 DATA = resolve_data_dir(ENV.str("DATA_DIR", "var"))
@@ -93,6 +94,7 @@ JOIN_TOKEN_SECONDS = ENV.int("JOIN_TOKEN_SECONDS", 3600, minimum=60)
 METRICS_TOKEN = ENV.secret("METRICS_TOKEN") or ""  # unset: /metrics is disabled
 
 OBJECT_STORE_ROOT: Path = DATA.objects
+OBJECT_KEK, OBJECT_KEK_RETIRED = object_kek_configs(ENV, DATA)
 
 HUEY: Any = None  # set below, once the database path is known
 from strongroom.edge.jobs.queue import build_huey  # noqa: E402  (needs the settings above)

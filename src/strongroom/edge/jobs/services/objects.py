@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
 from django.conf import settings
 
-from strongroom.crypto.keyfile import object_keyring
+from strongroom.crypto.providers import build_keyring
 from strongroom.storage.encrypted import EncryptedStore
 from strongroom.storage.local import LocalStore
 
 
 @lru_cache(maxsize=1)
 def object_store() -> EncryptedStore:
-    return EncryptedStore(
-        LocalStore(settings.OBJECT_STORE_ROOT), object_keyring(settings.MASTER_KEY)
-    )
+    keyring = build_keyring(settings.OBJECT_KEK, settings.OBJECT_KEK_RETIRED, env=os.environ)
+    return EncryptedStore(LocalStore(settings.OBJECT_STORE_ROOT), keyring)
