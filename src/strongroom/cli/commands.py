@@ -159,9 +159,17 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_worker_run(args: argparse.Namespace) -> int:
+    from strongroom.outbound import FetchPolicy  # noqa: PLC0415
     from strongroom.worker.main import WorkerConfig, run_worker  # noqa: PLC0415
 
     state = Path(args.state_dir or os.environ.get("STRONGROOM_WORKER_DIR") or "worker-state")
+    try:
+        policy = FetchPolicy(
+            allow_networks=tuple(args.allow_network),
+            allowed_ports=tuple(sorted({80, 443, *args.allow_port})),
+        )
+    except ValueError as exc:
+        raise CommandFailed(f"--allow-network/--allow-port: {exc}") from None
     config = WorkerConfig(
         edge_url=args.edge,
         state_dir=state,
@@ -171,6 +179,7 @@ def cmd_worker_run(args: argparse.Namespace) -> int:
         labels=tuple(args.label),
         ffmpeg=args.ffmpeg,
         drain_seconds=args.drain_seconds,
+        fetch_policy=policy,
     )
     return run_worker(config)
 

@@ -67,6 +67,21 @@ def _server_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
     run.add_argument("--label", action="append", default=[])
     run.add_argument("--ffmpeg", default=None, help="ffmpeg binary (default: the pinned build)")
     run.add_argument(
+        "--allow-network",
+        action="append",
+        default=[],
+        metavar="CIDR",
+        help="let source URLs reach this private network (default: public only)",
+    )
+    run.add_argument(
+        "--allow-port",
+        action="append",
+        default=[],
+        type=int,
+        metavar="PORT",
+        help="a port source URLs may use besides 80 and 443",
+    )
+    run.add_argument(
         "--drain-seconds",
         type=float,
         default=300.0,

@@ -40,6 +40,7 @@ BLOCK_SIZE = 1 << 20
 DELETE_BATCH = 1000  # DeleteObjects accepts at most 1000 keys per request
 MAX_PRESIGN = timedelta(days=7)  # SigV4's longest presigned URL lifetime
 _NOT_FOUND = frozenset({"NoSuchKey", "404", "NotFound"})
+_NO_UPLOAD = frozenset({"NoSuchUpload", "404", "NotFound"})
 _DENIED = frozenset({"AccessDenied", "403", "SignatureDoesNotMatch", "InvalidAccessKeyId"})
 _log = logging.getLogger(__name__)
 
@@ -114,10 +115,19 @@ class S3Writer:
 
     def write(self, data: bytes) -> None:
         """Append bytes; a full part is uploaded as soon as more bytes follow it, so the
-        buffer never holds more than one part."""
+        buffer never holds more than one part. If a part cannot be uploaded, the upload is
+        aborted, the writer is closed and the error re-raised."""
         self._check_open()
         view = memoryview(data).cast("B")
         size = len(view)
+        try:
+            self._fill(view)
+        except BaseException:
+            self.abort_quietly()
+            raise
+        self._size += size
+
+    def _fill(self, view: memoryview) -> None:
         part_size = self._store.part_size
         while view:
             if len(self._buffer) == part_size:
@@ -125,7 +135,6 @@ class S3Writer:
             room = part_size - len(self._buffer)
             self._buffer += view[:room]
             view = view[room:]
-        self._size += size
 
     def _start_upload(self) -> str:
         extra = self._store.upload_algorithm()
@@ -186,13 +195,15 @@ class S3Writer:
         self._buffer = bytearray()
         if self._upload_id is None:
             return
-        try:
-            with translate_errors("AbortMultipartUpload", self._store.bucket, self._key):
+        with translate_errors("AbortMultipartUpload", self._store.bucket, self._key):
+            try:
                 self._store.client.abort_multipart_upload(
                     **self._target(), UploadId=self._upload_id
                 )
-        except ObjectNotFound:
-            return  # NoSuchUpload's 404 form: already gone, which is what abort wants
+            except ClientError as exc:
+                # Already gone (say, a commit whose reply was lost): what abort wants.
+                if error_code(exc) not in _NO_UPLOAD:
+                    raise
 
     def abort_quietly(self) -> None:
         """Abort while another error is on its way up: a failed abort is logged (the
@@ -324,11 +335,29 @@ class S3Store:
         return _BodyBlocks(response["Body"], self.bucket, key)
 
     def size(self, key: str) -> int:
-        """Size in bytes (one HEAD); ObjectNotFound if missing."""
+        """Size in bytes (one HEAD); ObjectNotFound if missing, StorageError if the bucket
+        itself is missing (a second request, made only on the not-found path)."""
         stored = self._stored(key)
-        with self._errors("HeadObject", key):
-            response = self.client.head_object(Bucket=self.bucket, Key=stored)
+        try:
+            with self._errors("HeadObject", key):
+                response = self.client.head_object(Bucket=self.bucket, Key=stored)
+        except ObjectNotFound:
+            self._check_bucket(key)
+            raise
         return int(response["ContentLength"])
+
+    def _check_bucket(self, key: str) -> None:
+        # A HEAD response has no body, so its 404 cannot say whether the key or the bucket
+        # is missing; a wrong bucket name must not read as "object not found".
+        with self._errors("HeadBucket", key):
+            try:
+                self.client.head_bucket(Bucket=self.bucket)
+            except ClientError as exc:
+                if error_code(exc) not in _NOT_FOUND:
+                    raise
+                raise StorageError(
+                    "HeadBucket", self.bucket, key, "NoSuchBucket (HTTP 404)"
+                ) from None
 
     def exists(self, key: str) -> bool:
         """Whether the object exists."""

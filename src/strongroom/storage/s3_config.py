@@ -1,4 +1,5 @@
-"""Connection settings for an S3-compatible endpoint, and the boto3 client built from them.
+"""Connection settings for an S3-compatible endpoint, the boto3 client built from them, and
+the per-part checksums the server verifies.
 
 Kept apart from the store so the client's transport choices (SigV4 everywhere, path-style
 addressing for self-hosted servers, explicit timeouts and retries) are in one small place.
