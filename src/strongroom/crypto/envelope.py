@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import secrets
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
@@ -160,6 +160,7 @@ class StreamEncryptor:
         self._index = 0
         self._size = 0
         self._finished = False
+        self._out: bytearray | None = None  # update_to's reused ciphertext buffer
 
     def header(self) -> bytes:
         """The envelope header; it goes first in the stored object."""
@@ -190,6 +191,22 @@ class StreamEncryptor:
             return sealed[0]
         return b"".join(sealed)
 
+    def update_to(self, data: bytes | memoryview, emit: Callable[[memoryview], None]) -> None:
+        """Like `update`, but seal each completed chunk into one reused buffer and pass it to
+        `emit` as a view that is valid only during that call (the sink must write or copy it
+        before returning). No per-chunk allocation: the store path runs at copy speed."""
+        self._check_open()
+        piece = memoryview(data if isinstance(data, bytes) else bytes(data))
+        self._size += len(piece)
+        while self._pending_len + len(piece) > self._chunk_size:
+            take = self._chunk_size - self._pending_len
+            self._pending.append(piece[:take])
+            piece = piece[take:]
+            emit(self._seal_pending_into(final=False))
+        if piece:
+            self._pending.append(piece)
+            self._pending_len += len(piece)
+
     def finish(self) -> bytes:
         """Return the final chunk (flag set; empty plaintext for an empty object)."""
         self._check_open()
@@ -200,7 +217,15 @@ class StreamEncryptor:
         if self._finished:
             raise RuntimeError("the encryptor is already finished")
 
-    def _seal_pending(self, *, final: bool) -> bytes:
+    def _seal_pending_into(self, *, final: bool) -> memoryview:
+        if self._out is None:
+            self._out = bytearray(self._chunk_size + TAG_SIZE)
+        plaintext, nonce = self._take_pending(final)
+        view = memoryview(self._out)[: len(plaintext) + TAG_SIZE]
+        self._aead.encrypt_into(nonce, plaintext, self._aad, view)
+        return view
+
+    def _take_pending(self, final: bool) -> tuple[bytes | memoryview, bytes]:
         if self._index >= _MAX_CHUNKS:
             raise ValueError("object is too large for this chunk size")
         pieces = [p for p in self._pending if p]
@@ -208,6 +233,10 @@ class StreamEncryptor:
         nonce = _chunk_nonce(self._prefix, self._index, final)
         self._pending, self._pending_len = [], 0
         self._index += 1
+        return plaintext, nonce
+
+    def _seal_pending(self, *, final: bool) -> bytes:
+        plaintext, nonce = self._take_pending(final)
         return self._aead.encrypt(nonce, plaintext, self._aad)
 
 

@@ -35,11 +35,10 @@ class EncryptedWriter:
         self._encryptor = encryptor
         backend.write(encryptor.header())
 
-    def write(self, data: bytes) -> None:
-        """Encrypt and forward every chunk `data` completes."""
-        sealed = self._encryptor.update(data)
-        if sealed:
-            self._backend.write(sealed)
+    def write(self, data: bytes | memoryview) -> None:
+        """Encrypt and forward every chunk `data` completes (backends write or copy it at once,
+        as the ObjectWriter protocol requires, so one ciphertext buffer is reused)."""
+        self._encryptor.update_to(data, self._backend.write)
 
     def commit(self) -> int:
         """Write the final chunk and commit the backend object atomically."""

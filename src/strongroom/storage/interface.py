@@ -18,8 +18,9 @@ class ObjectNotFound(Exception):
 class ObjectWriter(Protocol):
     """An object being written. Exactly one of `commit` or `abort` ends it."""
 
-    def write(self, data: bytes) -> None:
-        """Append bytes."""
+    def write(self, data: bytes | memoryview) -> None:
+        """Append bytes. `data` may be a view of a buffer the caller reuses: write or copy it
+        before returning, never keep a reference."""
         ...
 
     def commit(self) -> int:

@@ -49,7 +49,7 @@ class LocalWriter:
         self._size = 0
         self._done = False
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         """Append bytes to the pending object."""
         if self._done:
             raise RuntimeError("the object writer is already closed")

@@ -113,7 +113,7 @@ class S3Writer:
         if self._done:
             raise RuntimeError("the object writer is already closed")
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         """Append bytes; a full part is uploaded as soon as more bytes follow it, so the
         buffer never holds more than one part. If a part cannot be uploaded, the upload is
         aborted, the writer is closed and the error re-raised."""
