@@ -23,7 +23,7 @@ from strongroom.crypto.envelope import (
     plaintext_size,
     whole_object_span,
 )
-from strongroom.storage.interface import ObjectStore, ObjectWriter, clamp_range
+from strongroom.storage.interface import DerivedOperations, ObjectStore, ObjectWriter, clamp_range
 from strongroom.storage.keys import validate_key
 
 
@@ -75,7 +75,7 @@ def _exact_pieces(
         buffered, have = ([rest] if rest else []), len(rest)
 
 
-class EncryptedStore:
+class EncryptedStore(DerivedOperations):
     """An ObjectStore that envelope-encrypts every object into `backend`."""
 
     def __init__(self, backend: ObjectStore, keyring: Keyring) -> None:
@@ -99,17 +99,6 @@ class EncryptedStore:
             return EncryptedWriter(backend, encryptor)
         except BaseException:
             backend.abort()
-            raise
-
-    def put(self, key: str, chunks: Iterable[bytes]) -> int:
-        """Encrypt `chunks` into `key` and commit; return the plaintext size."""
-        writer = self.open_write(key)
-        try:
-            for chunk in chunks:
-                writer.write(chunk)
-            return writer.commit()
-        except BaseException:
-            writer.abort()
             raise
 
     def _header(self, key: str) -> tuple[EnvelopeHeader, int]:
@@ -147,10 +136,6 @@ class EncryptedStore:
             skip, remaining = 0, remaining - len(piece)
             if piece:
                 yield piece
-
-    def exists(self, key: str) -> bool:
-        """Whether the object exists (its integrity is checked when read)."""
-        return self._backend.exists(key)
 
     def delete(self, key: str) -> None:
         """Delete the object; missing is fine."""

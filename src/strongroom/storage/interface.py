@@ -73,3 +73,33 @@ def clamp_range(start: int, end: int | None, size: int) -> tuple[int, int]:
         raise ValueError(f"invalid byte range [{start}, {end})")
     stop = size if end is None else min(end, size)
     return min(start, stop), stop
+
+
+class _Sized(Protocol):
+    def open_write(self, key: str) -> ObjectWriter: ...
+
+    def size(self, key: str) -> int: ...
+
+
+class DerivedOperations:
+    """`put` and `exists` for every backend, built on its own `open_write` and `size`."""
+
+    def put(self: _Sized, key: str, chunks: Iterable[bytes]) -> int:
+        """Write `chunks` as `key` and commit; on any error nothing is left behind."""
+        writer = self.open_write(key)
+        try:
+            for chunk in chunks:
+                writer.write(chunk)
+            return writer.commit()
+        except BaseException:
+            # A quiet abort where the backend has one: the original error must come up.
+            getattr(writer, "abort_quietly", writer.abort)()
+            raise
+
+    def exists(self: _Sized, key: str) -> bool:
+        """Whether the object exists."""
+        try:
+            self.size(key)
+        except ObjectNotFound:
+            return False
+        return True

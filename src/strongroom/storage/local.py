@@ -13,11 +13,11 @@ import errno
 import os
 import secrets
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from strongroom.storage.interface import ObjectNotFound, clamp_range
+from strongroom.storage.interface import DerivedOperations, ObjectNotFound, clamp_range
 from strongroom.storage.keys import InvalidObjectKey, is_valid_key, validate_key, validate_prefix
 
 BLOCK_SIZE = 1 << 20
@@ -114,7 +114,7 @@ class _FileRange:
         self.close()
 
 
-class LocalStore:
+class LocalStore(DerivedOperations):
     """An ObjectStore keeping each object as one file under `root`."""
 
     def __init__(self, root: Path) -> None:
@@ -147,17 +147,6 @@ class LocalStore:
             raise InvalidObjectKey("object key collides with an existing prefix")
         temp = path.with_name(_TEMP_PREFIX + secrets.token_hex(8))
         return LocalWriter(path, temp, os.open(temp, _CREATE_FLAGS, FILE_MODE))
-
-    def put(self, key: str, chunks: Iterable[bytes]) -> int:
-        """Write `chunks` as `key` and commit; on any error nothing is left behind."""
-        writer = self.open_write(key)
-        try:
-            for chunk in chunks:
-                writer.write(chunk)
-            return writer.commit()
-        except BaseException:
-            writer.abort()
-            raise
 
     def _open_regular(self, key: str) -> tuple[int, int]:
         try:
@@ -193,14 +182,6 @@ class LocalStore:
         if not stat.S_ISREG(info.st_mode):
             raise ObjectNotFound(key)
         return info.st_size
-
-    def exists(self, key: str) -> bool:
-        """Whether the object exists."""
-        try:
-            self.size(key)
-        except ObjectNotFound:
-            return False
-        return True
 
     def delete(self, key: str) -> None:
         """Delete the object if present, and any folders it leaves empty."""

@@ -17,13 +17,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from strongroom.storage.interface import ObjectNotFound, clamp_range
+from strongroom.storage.interface import DerivedOperations, ObjectNotFound, clamp_range
 from strongroom.storage.keys import InvalidObjectKey, is_valid_key, validate_key, validate_prefix
 from strongroom.storage.s3_config import (
     DEFAULT_PART_SIZE,
@@ -256,7 +256,7 @@ def _range_header(start: int, end: int | None) -> dict[str, str]:
     return {"Range": f"bytes={start}-{'' if end is None else end - 1}"}
 
 
-class S3Store:
+class S3Store(DerivedOperations):
     """An ObjectStore keeping each object as one S3 object in `bucket` (under `prefix`)."""
 
     def __init__(
@@ -296,17 +296,6 @@ class S3Store:
     def open_write(self, key: str) -> S3Writer:
         """Start writing `key`; nothing is sent until a part is full or `commit`."""
         return S3Writer(self, key, self._stored(key))
-
-    def put(self, key: str, chunks: Iterable[bytes]) -> int:
-        """Write `chunks` as `key` and commit; on any error nothing is left behind."""
-        writer = self.open_write(key)
-        try:
-            for chunk in chunks:
-                writer.write(chunk)
-            return writer.commit()
-        except BaseException:
-            writer.abort_quietly()
-            raise
 
     def _get(self, key: str, start: int, end: int | None) -> Any:
         """The GetObject response for [start, end), or None when the object exists but
@@ -358,14 +347,6 @@ class S3Store:
                 raise StorageError(
                     "HeadBucket", self.bucket, key, "NoSuchBucket (HTTP 404)"
                 ) from None
-
-    def exists(self, key: str) -> bool:
-        """Whether the object exists."""
-        try:
-            self.size(key)
-        except ObjectNotFound:
-            return False
-        return True
 
     def delete(self, key: str) -> None:
         """Delete the object; deleting a missing object is not an error."""
