@@ -4,8 +4,9 @@ Every process gets an argument list (never a shell), its own session and process
 cancel and timeout can kill the whole group: SIGTERM, a short grace, then SIGKILL), rlimits set
 in the child before exec (address space, CPU, file size, open files, no core dumps), stdin from
 /dev/null, a minimal environment (nothing of the worker's, such as its keys, leaks in), the job
-directory as its working directory, a wall-clock budget, and, where bubblewrap works, a sandbox
-with no network and a read-only system. stderr is kept as a capped tail for the logs only.
+directory as its working directory, a wall-clock budget, where bubblewrap works a sandbox with
+no network and a read-only system, and where the kernel has them Landlock filesystem (and TCP)
+rules and a seccomp deny list (``confine``). stderr is kept as a capped tail for the logs only.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import imageio_ffmpeg
 import strongroom
 from strongroom.media.allowlists import InputPolicy
 from strongroom.media.argv import build_argv, file_url
+from strongroom.media.confine import Layers, detect_layers, shim_argv
 from strongroom.media.errors import (
     Cancelled,
     EncodeFailed,
@@ -108,6 +110,13 @@ _LIBC = (
 )
 
 
+def _child_setup(limits: Limits, confine: Callable[[], None] | None) -> None:
+    """Runs in the child between fork and exec: rlimits, then Landlock and seccomp if given."""
+    _apply_rlimits(limits)
+    if confine is not None:
+        confine()
+
+
 def _apply_rlimits(limits: Limits) -> None:
     """Runs in the child between fork and exec: only async-signal-safe-ish calls."""
     resource.setrlimit(resource.RLIMIT_AS, (limits.address_space, limits.address_space))
@@ -132,7 +141,9 @@ class Runner:
     """Starts sandboxed ffmpeg and probe processes for one worker.
 
     ``sandbox``: "auto" uses bubblewrap when it exists and works, "off" never does, "require"
-    raises ``MediaError`` here if it can't. Which layers are active is logged once (INFO).
+    raises ``MediaError`` here if it can't. Landlock and seccomp are added wherever the kernel
+    (and, for seccomp, the optional ``pyseccomp``) supports them and a self-check passes, except
+    with "off", which leaves only the rlimits. Which layers are active is logged once (INFO).
     """
 
     def __init__(
@@ -147,24 +158,28 @@ class Runner:
         self.limits = limits
         self.python = python or Path(sys.executable)
         self.term_grace = TERM_GRACE_SECONDS
+        self._layers = Layers(0, b"")
         self._bwrap = None if sandbox == "off" else self._working_bwrap()
         if sandbox == "require" and self._bwrap is None:
             raise MediaError(
                 "the media sandbox is not available",
                 detail="sandbox=require but bwrap is missing or fails",
             )
-        _announce(
-            "sandbox: bwrap+rlimits"
-            if self._bwrap
-            else "sandbox: rlimits only (bwrap not available)"
-            if sandbox == "auto"
-            else "sandbox: rlimits only (bwrap turned off)"
-        )
+        if sandbox == "off":
+            _announce("sandbox: rlimits only (sandbox turned off)")
+        else:
+            self._layers = self._working_layers(detect_layers())
+            _announce(self._layers.summary(bwrap=self.sandboxed))
 
     @property
     def sandboxed(self) -> bool:
         """True when processes run inside bubblewrap."""
         return self._bwrap is not None
+
+    @property
+    def confined(self) -> tuple[str, ...]:
+        """The active kernel layers besides bwrap, e.g. ``("landlock(abi 7)", "seccomp")``."""
+        return self._layers.active
 
     def run(
         self,
@@ -296,24 +311,61 @@ class Runner:
         cancel: threading.Event | None,
     ) -> tuple[int, str]:
         """Start ``argv`` and supervise it; return (exit status, stderr tail)."""
-        if self._bwrap is not None:
-            argv = bwrap_argv(self._bwrap, cwd.resolve(), self._readonly_paths(), argv)
-        process = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=_CHILD_ENV,
-            start_new_session=True,
-            close_fds=True,
-            preexec_fn=lambda: _apply_rlimits(self.limits),  # noqa: PLW1509 - rlimits need it
-        )
+        process = self._start(argv, cwd)
         supervisor = _Supervisor(process, self.term_grace)
         try:
             return supervisor.watch(deadline, {process.stdout: on_stdout}, cancel)
         finally:
             supervisor.kill_group()
+
+    def _start(self, argv: list[str], cwd: Path) -> subprocess.Popen[bytes]:
+        """Start ``argv`` in ``cwd`` with every active layer; ``MediaError`` if it can't start.
+
+        Without bwrap, Landlock and seccomp are applied in the child after the rlimits. With
+        bwrap they can't be (a Landlock-restricted bwrap may not mount, and its loopback set-up
+        needs a socket), so the ``confine`` shim applies them inside the sandbox and then execs.
+        """
+        try:
+            confinement = self._layers.confinement(self._readonly_paths(), cwd)
+            confine = None
+            if self._bwrap is not None:
+                # The shim runs on the worker's own interpreter, never on ``self.python``: the
+                # layers must not depend on the program they are meant to confine.
+                shim = Path(sys.executable)
+                inner = argv if confinement is None else shim_argv(shim, confinement, argv)
+                argv = bwrap_argv(self._bwrap, cwd.resolve(), self._readonly_paths(), inner)
+            elif confinement is not None:
+                confine = confinement.applier()
+            return subprocess.Popen(
+                argv,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=_CHILD_ENV,
+                start_new_session=True,
+                close_fds=True,
+                # rlimits and the kernel layers must be set in the child itself.
+                preexec_fn=lambda: _child_setup(self.limits, confine),  # noqa: PLW1509
+            )
+        except (OSError, ValueError, subprocess.SubprocessError) as exc:
+            raise MediaError(detail=f"could not start {Path(argv[0]).name}: {exc}") from None
+
+    def _working_layers(self, layers: Layers) -> Layers:
+        """``layers`` if ffmpeg and the probe's Python start under them here, else none."""
+        self._layers = layers
+        checks = ([str(self.ffmpeg), "-version"], [str(self.python), "-I", "-c", "import av"])
+        with tempfile.TemporaryDirectory(prefix="strongroom-confine-check-") as scratch:
+            for argv in checks if layers.active else ():
+                try:
+                    deadline = time.monotonic() + 20.0
+                    code, tail = self._execute(argv, Path(scratch), deadline, _discard, None)
+                except MediaError as exc:
+                    code, tail = -1, exc.detail
+                if code != 0:
+                    log.warning("landlock/seccomp self-check failed: %s", tail[-500:])
+                    return Layers(0, b"", (*layers.notes, "landlock/seccomp failed a self-check"))
+        return layers
 
     def _readonly_paths(self) -> list[Path]:
         package_root = Path(strongroom.__file__).resolve().parent.parent
@@ -321,6 +373,7 @@ class Runner:
             self.ffmpeg.resolve().parent,
             Path(sys.prefix),
             Path(sys.base_prefix),
+            Path(sys.executable).resolve().parent,
             self.python.resolve().parent,
             package_root,
         ]
@@ -407,6 +460,10 @@ class _Supervisor:
         for stream in (self.process.stdout, self.process.stderr):
             if stream is not None:
                 stream.close()
+
+
+def _discard(_: bytes) -> None:
+    """Drop a self-check's stdout."""
 
 
 def _signal_group(pgid: int, signum: signal.Signals) -> None:

@@ -171,8 +171,8 @@ def test_it_logs_which_sandbox_layers_are_active(caplog: pytest.LogCaptureFixtur
         Runner(find_ffmpeg())
         Runner(find_ffmpeg())
     messages = [r.getMessage() for r in caplog.records if r.getMessage().startswith("sandbox:")]
-    assert messages in (["sandbox: bwrap+rlimits"],
-                        ["sandbox: rlimits only (bwrap not available)"])
+    # The exact wording per layer is checked in test_hostile_corpus.py.
+    assert len(messages) == 1 and "rlimits" in messages[0]
 
 
 @pytest.mark.skipif(shutil.which("bwrap") is not None, reason="bwrap is installed here")
