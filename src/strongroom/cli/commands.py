@@ -83,6 +83,16 @@ def cmd_apikey_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_webhook_secret(args: argparse.Namespace) -> int:
+    from strongroom.cli.bootstrap import setup_django  # noqa: PLC0415
+
+    setup_django(args.data_dir)
+    from strongroom.edge.accounts.services import ensure_project  # noqa: PLC0415
+
+    print(ensure_project(args.organization, args.project).webhook_secret)
+    return 0
+
+
 def cmd_join_token(args: argparse.Namespace) -> int:
     from strongroom.cli.bootstrap import setup_django  # noqa: PLC0415
 

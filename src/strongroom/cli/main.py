@@ -109,6 +109,14 @@ def _admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser
     create.add_argument("--organization", default="default")
     create.add_argument("--name", default="")
     create.set_defaults(handler=_lazy("strongroom.cli.commands", "cmd_apikey_create"))
+    hooks = commands.add_parser("webhooks", help="callbacks").add_subparsers(
+        dest="webhooks_command", required=True, metavar="WEBHOOKS_COMMAND"
+    )
+    secret = hooks.add_parser("secret", help="print a project's callback signing secret")
+    _data_dir(secret)
+    secret.add_argument("--project", required=True)
+    secret.add_argument("--organization", default="default")
+    secret.set_defaults(handler=_lazy("strongroom.cli.commands", "cmd_webhook_secret"))
     certs = commands.add_parser("certs", help="TLS certificates").add_subparsers(
         dest="certs_command", required=True, metavar="CERTS_COMMAND"
     )

@@ -35,6 +35,12 @@ class QencodeClient:
     def close(self) -> None:
         self.http.close()
 
+    def __enter__(self) -> QencodeClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
     def call(self, url: str, **fields: str | list[str]) -> dict[str, Any]:
         response = self.http.post(url, data=fields)
         data: dict[str, Any] = response.json()

@@ -104,6 +104,14 @@ def check_source(text: str) -> str:
     return text
 
 
+def check_callback_url(text: str) -> str:
+    """Return ``text`` if it is a plain http(s) URL (shape only: the sender's SSRF guard decides
+    whether the host may be reached when the callback is delivered); ``ValueError`` else."""
+    if text.startswith("tus:"):
+        raise ValueError("must be an http(s) URL")
+    return check_source(text)
+
+
 class Rendition(BaseModel):
     """One encoded picture size and bitrate: an HLS ``stream[]`` entry or the mp4 format itself.
 
@@ -187,11 +195,17 @@ class JobSpec(BaseModel):
     source: str
     outputs: list[OutputSpec] = Field(min_length=1, max_length=MAX_OUTPUTS)
     warnings: list[str] = Field(default_factory=list, max_length=50)
+    callback_url: str | None = None
 
     @field_validator("source")
     @classmethod
     def _source(cls, value: str) -> str:
         return check_source(value)
+
+    @field_validator("callback_url")
+    @classmethod
+    def _callback(cls, value: str | None) -> str | None:
+        return None if value is None else check_callback_url(value)
 
     @model_validator(mode="after")
     def _indexes_in_order(self) -> Self:

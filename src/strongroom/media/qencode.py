@@ -5,7 +5,7 @@ Rules (see docs/qencode-api notes §5):
 * The form field holds JSON text ``{"query": Q}``. Not JSON, or not an object: error 14
   (field ``query``). An object without the ``query`` wrapper: error 19 "query field is required".
 * Unknown fields are refused (14), naming all of them. Fields Qencode documents but this version
-  cannot honour yet (stitch, callback_url, destination, logo, DRM, other output types...) are
+  cannot honour yet (stitch, destination, logo, DRM, other output types...) are
   refused with "... is not supported yet", never ignored.
 * Accepted and harmless: ``encoder_version`` 1 or 2 (we have one encoder), ``tag``/``user_tag``,
   and toggles whose value asks for our behaviour anyway: ``upscale``, ``retry_on_error``,
@@ -80,10 +80,9 @@ _DEFAULT_ONLY: dict[str, tuple[object, ...]] = {
     "pix_format": ("yuv420p",),
     "resize_mode": ("scale",),
 }
-_TOP_FIELDS = {"source", "format", "encoder_version"}
+_TOP_FIELDS = {"source", "format", "encoder_version", "callback_url"}
 _TOP_LATER = {
     "stitch",
-    "callback_url",
     "upscale",
     "retry_on_error",
     "use_subtask_callback",
@@ -191,11 +190,12 @@ def parse_start_encode2_query(text: str) -> JobSpec:
     if "encoder_version" in query:
         read_int(query["encoder_version"], "encoder_version", 1, 2)
     source = _read_source(query.get("source"))
+    callback_url = _read_callback_url(query.get("callback_url"))
     formats = _read_formats(query.get("format"))
     warnings: list[str] = []
     outputs = [_read_format(index, item, warnings) for index, item in enumerate(formats)]
     try:
-        return JobSpec(source=source, outputs=outputs, warnings=warnings)
+        return JobSpec(source=source, outputs=outputs, warnings=warnings, callback_url=callback_url)
     except ValidationError as exc:
         # The readers above check every rule first; this is the model's own backstop.
         raise QueryError(ERROR_FIELD, "query is not valid", "query") from exc
@@ -275,6 +275,16 @@ def _read_source(value: Any) -> str:
         return js.check_source(text)
     except ValueError as exc:
         raise field_error("source", str(exc)) from None
+
+
+def _read_callback_url(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    text = read_text(value, "callback_url", js.MAX_SOURCE_CHARS)
+    try:
+        return js.check_callback_url(text)
+    except ValueError as exc:
+        raise field_error("callback_url", str(exc)) from None
 
 
 def _read_formats(value: Any) -> list[dict[str, Any]]:

@@ -71,7 +71,7 @@ def fetch_to_file(
 
 def post_form(
     url: str,
-    data: Mapping[str, str],
+    data: Mapping[str, str] | bytes,
     headers: Mapping[str, str],
     policy: FetchPolicy,
     *,
@@ -79,8 +79,10 @@ def post_form(
 ) -> int:
     """POST ``data`` form-encoded to ``url`` and return the HTTP status.
 
-    Redirects are not followed (a 3xx is returned as is): a callback receiver must answer at the
-    URL it registered. Raises BlockedDestination or FetchFailed when no status was obtained.
+    ``data`` may also be the already-encoded body (bytes), for a sender that signs exactly
+    the bytes it sends. Redirects are not followed (a 3xx is returned as is): a callback
+    receiver must answer at the URL it registered. Raises BlockedDestination or FetchFailed
+    when no status was obtained.
     """
     deadline = time.monotonic() + policy.total_timeout
     destination = resolve_destination(url, policy, resolver=resolver)
@@ -124,7 +126,7 @@ def _pinned_send(
     deadline: float,
     *,
     headers: Mapping[str, str] | None = None,
-    data: Mapping[str, str] | None = None,
+    data: Mapping[str, str] | bytes | None = None,
 ) -> Iterator[httpx.Response]:
     """Send to each checked address in turn until one accepts the connection."""
     for address in destination.addresses:
@@ -135,7 +137,8 @@ def _pinned_send(
                 method,
                 destination.url.copy_with(host=str(address)),
                 headers=_request_headers(destination, headers),
-                data=data,
+                data=None if isinstance(data, bytes) else data,
+                content=data if isinstance(data, bytes) else None,
                 extensions=_tls_extensions(destination),
             )
             try:

@@ -154,7 +154,7 @@ def test_it_names_unknown_stream_fields_with_their_path() -> None:
     assert error.message == "format[0].stream[1]: unknown field(s): bogus"
 
 
-@pytest.mark.parametrize("field", ["stitch", "callback_url"])
+@pytest.mark.parametrize("field", ["stitch", "refresh_playlist"])
 def test_it_refuses_documented_top_level_fields_it_cannot_honour(field: str) -> None:
     error = refused(wrap({"source": SOURCE, "format": [{"output": "mp4"}], field: "x"}))
     assert error.message == f"query: {field} is not supported yet"
@@ -372,3 +372,16 @@ def test_it_checks_the_segment_duration(field: str, value: Any) -> None:
 def test_it_never_echoes_a_huge_unknown_key_in_full() -> None:
     error = refused(mp4(**{"k" * 10_000: 1}))
     assert len(error.message) < 200
+
+
+def test_it_keeps_a_callback_url() -> None:
+    spec = parse_start_encode2_query(wrap({"source": SOURCE, "format": [{"output": "mp4"}],
+                                           "callback_url": "https://hooks.example.com/q?x=1"}))
+    assert spec.callback_url == "https://hooks.example.com/q?x=1"
+
+
+@pytest.mark.parametrize("url", ["tus:" + "a" * 32, "ftp://h/x", "https://user:pw@h/x",
+                                 "https://h/" + "x" * 4000, "not a url", 42])
+def test_it_refuses_a_callback_url_that_is_not_a_plain_http_url(url: object) -> None:
+    error = refused(wrap({"source": SOURCE, "format": [{"output": "mp4"}], "callback_url": url}))
+    assert error.field == "callback_url" and "callback_url" in error.message

@@ -31,7 +31,7 @@ def status_object(task: Task, base_url: str) -> dict[str, Any]:
         "audios": [],
         "images": [],
         "texts": [],
-        "warnings": [{"message": w, "details": None, "tag": None} for w in task.warnings],
+        "warnings": [_warning(w) for w in task.warnings],
         "payload": task.payload or None,
     }
 
@@ -68,3 +68,13 @@ def media_url(base_url: str, prefix: str, path: str) -> str:
 def _source_duration(outputs: list[Output]) -> float | None:
     durations = [o.report.get("duration") for o in outputs if o.report.get("duration")]
     return max(durations) if durations else None
+
+
+def _warning(entry: object) -> dict[str, object]:
+    if isinstance(entry, dict):
+        return {
+            "message": entry.get("message"),
+            "details": entry.get("details"),
+            "tag": entry.get("tag"),
+        }
+    return {"message": str(entry), "details": None, "tag": None}

@@ -12,18 +12,23 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 
 from strongroom.edge.audit.services import record_event
 from strongroom.edge.jobs.models import Task
+from strongroom.edge.jobs.services import callbacks
 from strongroom.edge.jobs.services.leases import reap_expired_leases
 from strongroom.edge.jobs.services.workers import purge_nonces
+from strongroom.edge.jobs.states import TaskStatus
 
 logger = logging.getLogger(__name__)
 
 
 @db_task(retries=5, retry_delay=10)
 def finalize_task(task_id: int) -> None:
-    """A task reached a terminal state: leave an audit record (callbacks join here later)."""
+    """A task reached a terminal state: leave an audit record and send its callbacks."""
     task = Task.objects.filter(pk=task_id).select_related("project").first()
     if task is None:
         return
+    if task.status == TaskStatus.ERROR:
+        deliver_callback(task_id, callbacks.EVENT_ERROR)
+    deliver_callback(task_id, callbacks.EVENT_SAVED)
     record_event(
         action=f"task.{task.status}",
         actor_type="system",
@@ -31,6 +36,20 @@ def finalize_task(task_id: int) -> None:
         target=f"task:{task.token}",
         details={"project": task.project_id},
     )
+
+
+@db_task()
+def deliver_callback(task_id: int, event: str, attempt: int = 1) -> None:
+    """One attempt; a failure schedules the next with back-off, the last one leaves a warning."""
+    outcome = callbacks.deliver(task_id, event)
+    if outcome.delivered:
+        return
+    if attempt <= len(callbacks.RETRY_DELAYS):
+        deliver_callback.schedule(
+            (task_id, event, attempt + 1), delay=callbacks.RETRY_DELAYS[attempt - 1]
+        )
+    else:
+        callbacks.record_failure(task_id, event, outcome.detail)
 
 
 @db_periodic_task(crontab(minute="*"))

@@ -91,6 +91,10 @@ GRANT_URL_SECONDS = ENV.int("GRANT_URL_SECONDS", 6 * 3600, minimum=60)
 MEDIA_URL_SECONDS = ENV.int("MEDIA_URL_SECONDS", 24 * 3600, minimum=60)
 JOIN_TOKEN_SECONDS = ENV.int("JOIN_TOKEN_SECONDS", 3600, minimum=60)
 
+# Callbacks go only to public addresses unless the operator opens an internal range on purpose.
+CALLBACK_ALLOW_NETWORKS = ENV.list("CALLBACK_ALLOW_NETWORKS")
+CALLBACK_ALLOW_PORTS = tuple(int(p) for p in ENV.list("CALLBACK_ALLOW_PORTS") if p.isdigit())
+
 METRICS_TOKEN = ENV.secret("METRICS_TOKEN") or ""  # unset: /metrics is disabled
 
 OBJECT_STORE_ROOT: Path = DATA.objects

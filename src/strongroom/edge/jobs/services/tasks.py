@@ -70,6 +70,8 @@ def start_task(token: str, query_text: str, payload: str = "") -> Task:
         ):
             raise TaskAlreadyStarted(token)
         _create_outputs(task, spec)
+        if spec.callback_url:
+            transaction.on_commit(lambda: _announce_queued(task.pk), robust=True)
         WorkItem.objects.create(
             task=task,
             max_attempts=settings.MAX_ATTEMPTS,
@@ -77,6 +79,12 @@ def start_task(token: str, query_text: str, payload: str = "") -> Task:
         )
     task.refresh_from_db()
     return task
+
+
+def _announce_queued(task_id: int) -> None:
+    from strongroom.edge.jobs.tasks import deliver_callback  # noqa: PLC0415  (huey import cycle)
+
+    deliver_callback(task_id, "queued")
 
 
 def _check_source(task: Task, spec: JobSpec) -> int | None:
