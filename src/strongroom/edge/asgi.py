@@ -30,7 +30,8 @@ _SECRET_SEGMENTS = [
 
 def build_application() -> Any:
     django.setup()
-    from strongroom.edge.delivery import media  # noqa: PLC0415  (needs django.setup())
+    from strongroom.edge import ratelimit  # noqa: PLC0415  (needs django.setup())
+    from strongroom.edge.delivery import media  # noqa: PLC0415
     from strongroom.edge.uploads import tus  # noqa: PLC0415
     from strongroom.edge.workergate import transfer  # noqa: PLC0415
 
@@ -42,6 +43,10 @@ def build_application() -> Any:
     ]
 
     async def route(scope: Scope, receive: Receive, send: Send) -> None:
+        wait = ratelimit.retry_after(scope)
+        if wait is not None:
+            await ratelimit.refuse(scope, send, wait)
+            return
         for handles, handler in streaming:
             if handles(scope):
                 await handler(scope, receive, send)

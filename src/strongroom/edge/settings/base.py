@@ -7,10 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import limits
+
 from strongroom.crypto.keyfile import derive_key, load_or_create_master_key
 from strongroom.edge.datadir import resolve_data_dir
 from strongroom.edge.settings.database import database_settings
-from strongroom.edge.settings.env import Env
+from strongroom.edge.settings.env import ConfigError, Env
 from strongroom.edge.settings.kek import object_kek_configs
 
 ENV = Env()
@@ -94,6 +96,24 @@ JOIN_TOKEN_SECONDS = ENV.int("JOIN_TOKEN_SECONDS", 3600, minimum=60)
 # Callbacks go only to public addresses unless the operator opens an internal range on purpose.
 CALLBACK_ALLOW_NETWORKS = ENV.list("CALLBACK_ALLOW_NETWORKS")
 CALLBACK_ALLOW_PORTS = tuple(int(p) for p in ENV.list("CALLBACK_ALLOW_PORTS") if p.isdigit())
+
+# Requests per client address and route class (limits' notation), and where they are counted.
+RATE_LIMIT_STORAGE = ENV.str("RATE_LIMIT_STORAGE", "memory://")
+RATE_LIMITS = {
+    "auth": ENV.str("RATE_LIMIT_AUTH", "30/minute"),
+    "api": ENV.str("RATE_LIMIT_API", "1200/minute"),
+    "upload": ENV.str("RATE_LIMIT_UPLOAD", "1200/minute"),
+    "worker": ENV.str("RATE_LIMIT_WORKER", "6000/minute"),
+    "media": ENV.str("RATE_LIMIT_MEDIA", "6000/minute"),
+    "other": ENV.str("RATE_LIMIT_OTHER", "600/minute"),
+}
+for _name, _rate in RATE_LIMITS.items():  # a typo stops start-up, not the first request
+    try:
+        limits.parse(_rate)
+    except ValueError:
+        raise ConfigError(
+            f"STRONGROOM_RATE_LIMIT_{_name.upper()}: {_rate!r} is not a rate"
+        ) from None
 
 METRICS_TOKEN = ENV.secret("METRICS_TOKEN") or ""  # unset: /metrics is disabled
 
