@@ -159,12 +159,32 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     from strongroom.cli.bootstrap import setup_django  # noqa: PLC0415
 
     setup_django(args.data_dir)
+    from strongroom.edge.audit.checkpoints import checkpoint_problems  # noqa: PLC0415
     from strongroom.edge.audit.services import first_broken_event  # noqa: PLC0415
 
     broken = first_broken_event()
     if broken is not None:
         raise CommandFailed(f"audit chain broken at event {broken}")
+    problems = checkpoint_problems()
+    if problems:
+        raise CommandFailed("; ".join(problems))
     print("audit chain OK")
+    return 0
+
+
+def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
+    import dataclasses  # noqa: PLC0415
+    import json  # noqa: PLC0415
+
+    from strongroom.cli.bootstrap import setup_django  # noqa: PLC0415
+
+    setup_django(args.data_dir)
+    from strongroom.edge.audit.checkpoints import make_checkpoint  # noqa: PLC0415
+
+    checkpoint = make_checkpoint()
+    if checkpoint is None:
+        raise CommandFailed("the audit log is empty: nothing to sign yet")
+    print(json.dumps(dataclasses.asdict(checkpoint)))  # keep a copy off this host
     return 0
 
 

@@ -132,6 +132,9 @@ def _admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser
     verify = audit.add_parser("verify", help="check the audit hash chain")
     _data_dir(verify)
     verify.set_defaults(handler=_lazy("strongroom.cli.commands", "cmd_audit_verify"))
+    checkpoint = audit.add_parser("checkpoint", help="sign the chain's head; prints it for export")
+    _data_dir(checkpoint)
+    checkpoint.set_defaults(handler=_lazy("strongroom.cli.commands", "cmd_audit_checkpoint"))
 
 
 def _client_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -10,6 +10,8 @@ import logging
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
+from strongroom.edge.audit.checkpoints import last_checkpointed_seq, make_checkpoint
+from strongroom.edge.audit.models import AuditEvent
 from strongroom.edge.audit.services import record_event
 from strongroom.edge.jobs.models import Task
 from strongroom.edge.jobs.services import callbacks
@@ -58,3 +60,11 @@ def reap_leases() -> None:
     if reaped:
         logger.info("lease reaper: %d expired lease(s) requeued or failed", reaped)
     purge_nonces()
+
+
+@db_periodic_task(crontab(minute="*/10"))
+def checkpoint_audit_log() -> None:
+    """Sign the audit chain's head every ten minutes when it moved (tail cuts become visible)."""
+    last = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
+    if last is not None and last != last_checkpointed_seq():
+        make_checkpoint()

@@ -24,6 +24,7 @@ SECRET_KEY = derive_key(MASTER_KEY, "django-secret-key").hex()
 URL_TOKEN_KEY = derive_key(MASTER_KEY, "url-tokens")
 API_KEY_PEPPER = derive_key(MASTER_KEY, "api-key-pepper")
 EDGE_SIGNING_SEED = derive_key(MASTER_KEY, "edge-signing")
+AUDIT_SIGNING_SEED = derive_key(MASTER_KEY, "audit-checkpoints")  # never stored in the database
 
 DEBUG = False
 ALLOWED_HOSTS = list(ENV.list("ALLOWED_HOSTS", ("127.0.0.1", "localhost", "[::1]")))
