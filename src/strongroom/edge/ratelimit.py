@@ -34,6 +34,7 @@ class RouteClass(StrEnum):
 _PREFIXES = (
     ("/v1/access_token", RouteClass.AUTH),
     ("/internal/worker/enroll", RouteClass.AUTH),
+    ("/security/report", RouteClass.AUTH),
     ("/v1/upload_file/", RouteClass.UPLOAD),
     ("/v1/", RouteClass.API),
     ("/api/v2/", RouteClass.API),

@@ -15,3 +15,13 @@ class AuditEvent(models.Model):
     details = models.JSONField(default=dict, blank=True)
     prev_hash = models.CharField(max_length=64)
     entry_hash = models.CharField(max_length=64, unique=True)
+
+
+class VulnerabilityReport(models.Model):
+    """A report sent through the security front door (encrypted at rest with the database)."""
+
+    reference = models.CharField(max_length=32, unique=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    contact = models.CharField(max_length=320, blank=True, default="")
+    summary = models.CharField(max_length=200)
+    details = models.TextField()

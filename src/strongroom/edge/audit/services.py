@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import secrets
 from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from strongroom.edge.audit.models import AuditEvent
+from strongroom.edge.audit.models import AuditEvent, VulnerabilityReport
 
 GENESIS = "0" * 64
+logger = logging.getLogger(__name__)
 
 
 def record_event(
@@ -66,3 +69,19 @@ def _iso(value: object) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     raise TypeError(type(value).__name__)
+
+
+def file_vulnerability_report(*, contact: str, summary: str, details: str) -> str:
+    """Store a report, tell the operators (log + audit event), return its reference number."""
+    reference = f"SR-{timezone.now():%Y%m%d}-{secrets.token_hex(4).upper()}"
+    VulnerabilityReport.objects.create(
+        reference=reference, contact=contact[:320], summary=summary[:200], details=details
+    )
+    record_event(
+        action="security.report_received",
+        actor_type="anonymous",
+        actor="report-form",
+        target=f"report:{reference}",
+    )
+    logger.warning("vulnerability report %s received: operators, please triage", reference)
+    return reference

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "strongroom.edge.audit",
     "strongroom.edge.api",
     "strongroom.edge.workergate",
+    "strongroom.edge.console",
     "huey.contrib.djhuey",
 ]
 
@@ -47,6 +48,15 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "strongroom.edge.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {"autoescape": True},
+    }
+]
+# security.txt lists the report form; operators may add mailto:/https: contacts (comma list).
+SECURITY_CONTACTS = ENV.list("SECURITY_CONTACTS")
 ASGI_APPLICATION = "strongroom.edge.asgi.application"
 DATABASES = {"default": database_settings(ENV, DATA, derive_key(MASTER_KEY, "sqlcipher"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
