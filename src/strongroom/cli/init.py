@@ -2,49 +2,49 @@
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
 from strongroom.cli.bootstrap import migrate, setup_django
-from strongroom.crypto.tls import (
-    CertPaths,
-    check_certificate,
-    ensure_local_ca,
-    ensure_server_certificate,
-)
+from strongroom.cli.certs import WeakCertificate, prepare_tls
+from strongroom.crypto.tls import CertPaths
 from strongroom.edge.datadir import DataDir
 
-LOCAL_NAMES = ("localhost",)
-LOCAL_IPS = ("127.0.0.1", "::1")
+# WeakCertificate moved to strongroom.cli.certs; kept importable from here.
+__all__ = ["Initialised", "SystemCheckFailed", "WeakCertificate", "initialise"]
 
 
 @dataclass(frozen=True)
 class Initialised:
     data: DataDir
     ca: CertPaths
-    server: CertPaths
+    served: tuple[CertPaths, ...]  # the chains the edge serves (local or the operator's)
+    operator_tls: bool = False  # True: the operator's certificates, not the local CA's
 
-
-class WeakCertificate(Exception):
-    """The server certificate fails the TLS policy; the message lists why."""
+    def worker_trust(self, local_url: str, public_url: str) -> tuple[str, Path | None]:
+        """(edge URL, CA file) for local workers. With the operator's certificates they reach
+        the edge by its public name and trust the system's CAs, like any remote worker."""
+        if not self.operator_tls:
+            return local_url, self.ca.cert
+        if not public_url:
+            raise WeakCertificate(
+                "STRONGROOM_PUBLIC_URL must name the host the operator's "
+                "certificate is for, so local workers can verify it"
+            )
+        return public_url.rstrip("/"), None
 
 
 def initialise(data_dir: str | Path | None, *, extra_hosts: tuple[str, ...] = ()) -> Initialised:
-    """Idempotent: creates what is missing, renews a certificate close to expiry, migrates."""
+    """Idempotent: creates what is missing, renews a certificate close to expiry, checks the
+    served certificates against the TLS policy (WeakCertificate), migrates."""
     data = setup_django(data_dir)
-    ca = ensure_local_ca(data.tls / "ca")
-    names = tuple(h for h in extra_hosts if not _is_ip(h))
-    ips = tuple(h for h in extra_hosts if _is_ip(h))
-    server = ensure_server_certificate(
-        ca, data.tls / "server", hostnames=LOCAL_NAMES + names, ips=LOCAL_IPS + ips
-    )
-    problems = check_certificate(server.cert)
-    if problems:
-        raise WeakCertificate("; ".join(problems))
+    tls = prepare_tls(data, extra_hosts)
     migrate()
     run_system_checks()
-    return Initialised(data=data, ca=ca, server=server)
+    operator = any(item.label.startswith("STRONGROOM_TLS_CERT") for item in tls.served)
+    return Initialised(
+        data=data, ca=tls.ca, served=tuple(item.paths for item in tls.served), operator_tls=operator
+    )
 
 
 class SystemCheckFailed(Exception):
@@ -57,11 +57,3 @@ def run_system_checks() -> None:
     serious = [m for m in run_checks(tags=["strongroom"]) if m.is_serious()]
     if serious:
         raise SystemCheckFailed("; ".join(f"{m.id}: {m.msg}" for m in serious))
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True

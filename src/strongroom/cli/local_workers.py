@@ -23,9 +23,14 @@ PREFIX = "worker-"
 
 class LocalWorkers:
     def __init__(
-        self, init: Initialised, url: str, supervisor: Supervisor, policy: ScalePolicy
+        self,
+        init: Initialised,
+        url: str,
+        ca: Path | None,
+        supervisor: Supervisor,
+        policy: ScalePolicy,
     ) -> None:
-        self.init, self.url, self.supervisor = init, url, supervisor
+        self.init, self.url, self.ca, self.supervisor = init, url, ca, supervisor
         self.scaler = LocalScaler(policy, self.observe, self.grow, self.shrink)
 
     def start(self) -> None:
@@ -48,7 +53,7 @@ class LocalWorkers:
         index = next(i for i in range(len(taken) + 1) if i not in taken)  # reuse identities
         state_dir = self.init.data.workers / f"local-{index}"
         self.supervisor.add(
-            Child(name=f"{PREFIX}{index}", argv_factory=worker_argv(self.url, self.init, state_dir))
+            Child(name=f"{PREFIX}{index}", argv_factory=worker_argv(self.url, self.ca, state_dir))
         )
 
     def shrink(self) -> None:
@@ -81,20 +86,20 @@ class LocalWorkers:
         )
 
 
-def worker_argv(url: str, init: Initialised, state_dir: Path) -> Callable[[], list[str]]:
+def worker_argv(url: str, ca: Path | None, state_dir: Path) -> Callable[[], list[str]]:
     def build() -> list[str]:
         argv = strongroom_argv(
             "worker",
             "run",
             "--edge",
             url,
-            "--ca",
-            str(init.ca.cert),
             "--state-dir",
             str(state_dir),
             "--name",
             state_dir.name,
         )
+        if ca is not None:  # the local CA; with the operator's certificates: the system's CAs
+            argv += ["--ca", str(ca)]
         if not _has_identity(state_dir, url):
             argv += ["--join", _join_token()]
         return argv

@@ -123,6 +123,14 @@ def _admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser
     ca_path = certs.add_parser("ca-path", help="print the local CA certificate's path")
     _data_dir(ca_path)
     ca_path.set_defaults(handler=_lazy("strongroom.cli.commands", "cmd_ca_path"))
+    for name, help_text in (
+        ("create", "create the local CA and server certificates, or renew expiring ones"),
+        ("renew", "re-issue the local server certificates now"),
+        ("inspect", "show the served certificates and check them (exit 1 on a problem)"),
+    ):
+        command = certs.add_parser(name, help=help_text)
+        _data_dir(command)
+        command.set_defaults(handler=_lazy("strongroom.cli.certs", f"cmd_certs_{name}"))
     workers = commands.add_parser("workers", help="list enrolled workers (= worker list)")
     _data_dir(workers)
     workers.set_defaults(handler=_lazy("strongroom.cli.commands", "cmd_worker_list"))

@@ -83,7 +83,7 @@ class EdgeRunner:
             lifespan="on",
         )
         config.load()
-        config.ssl = server_ssl_context(init.server)  # our TLS policy, not uvicorn's defaults
+        config.ssl = server_ssl_context(*init.served)  # our TLS policy, not uvicorn's
         self.server = DrainingServer(config, before_exit=self._stop_children)
         self.init, self.options, self.policy = init, options, policy
         self.supervisor: Supervisor | None = None
@@ -114,7 +114,8 @@ class EdgeRunner:
         url = f"https://{host}:{port}"
         self.supervisor = Supervisor([_background(self.init)])
         self.supervisor.start()
-        self.local = LocalWorkers(self.init, url, self.supervisor, self.policy)
+        worker_url, worker_ca = self.init.worker_trust(url, Env().str("PUBLIC_URL", ""))
+        self.local = LocalWorkers(self.init, worker_url, worker_ca, self.supervisor, self.policy)
         self.local.start()
         _write_server_info(self.init, url)
         workers = (

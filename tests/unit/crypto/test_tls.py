@@ -149,11 +149,12 @@ def test_now_can_be_given(tmp_path: Path) -> None:
     assert "expired" in check_certificate(path, now=NOW + timedelta(days=200))[0]
 
 
-def test_it_flags_a_lifetime_over_398_days(tmp_path: Path) -> None:
-    assert check_certificate(make_cert(tmp_path, days=398)) == []
-    problems = check_certificate(make_cert(tmp_path, days=399))
+def test_it_flags_a_lifetime_over_366_days(tmp_path: Path) -> None:
+    # Mozilla intermediate's maximum lifespan, in whole days as its own checker counts.
+    assert check_certificate(make_cert(tmp_path, days=366)) == []
+    problems = check_certificate(make_cert(tmp_path, days=367))
     assert len(problems) == 1
-    assert "399 days" in problems[0]
+    assert "367 days" in problems[0]
 
 
 @pytest.mark.parametrize(
@@ -294,7 +295,7 @@ def test_it_reissues_when_the_ca_changed(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("hostnames", "ips", "days"),
-    [([], [], 90), (["localhost"], [], 0), (["localhost"], [], 399), ([], ["not-an-ip"], 90)],
+    [([], [], 90), (["localhost"], [], 0), (["localhost"], [], 367), ([], ["not-an-ip"], 90)],
 )
 def test_it_rejects_bad_server_certificate_requests(
     tmp_path: Path, hostnames: list[str], ips: list[str], days: int
