@@ -137,3 +137,71 @@ def test_the_sdk_sees_qencode_errors_for_bad_credentials(server: RunningServer) 
         server.cli("apikey", "create", "--project", "other")[:-1] + "x", api_url=server.url + "/"
     )
     assert unknown.error in {2, 3}
+
+
+class _FastTime:
+    """Stands in for the `time` module inside qencode3.metadata (it polls every 5 s)."""
+
+    @staticmethod
+    def sleep(_: float) -> None:
+        import time
+
+        time.sleep(0.5)
+
+
+@pytest.mark.usefixtures("sdk_trusts_server")
+def test_the_sdks_get_metadata_returns_ffprobe_json(
+    server: RunningServer, clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import qencode3.metadata
+
+    monkeypatch.setattr(qencode3.metadata, "time", _FastTime)
+    client = make_client(
+        server.cli("apikey", "create", "--project", "meta"), api_url=server.url + "/"
+    )
+    task = client.create_task()
+    upload = sdk_upload(clip, f"{task.upload_url}/{task.task_token}")
+    info = json.loads(client.get_metadata(upload.url))
+    assert float(info["format"]["duration"]) == pytest.approx(2.0, abs=0.2)
+    assert {s["codec_type"] for s in info["streams"]} == {"video", "audio"}
+
+
+@pytest.mark.usefixtures("sdk_trusts_server")
+def test_video_audio_and_image_outputs_land_in_their_status_arrays(
+    server: RunningServer, clip: Path
+) -> None:
+    client = make_client(
+        server.cli("apikey", "create", "--project", "catalog"), api_url=server.url + "/"
+    )
+    task = client.create_task()
+    upload = sdk_upload(clip, f"{task.upload_url}/{task.task_token}")
+    task.custom_start(
+        json.dumps(
+            {
+                "query": {
+                    "source": upload.url,
+                    "format": [
+                        {"output": "webm", "size": "320x180"},
+                        {"output": "mp3", "audio_bitrate": 96},
+                        {
+                            "output": "thumbnails",
+                            "interval": "1",
+                            "sprite": 1,
+                            "columns": 2,
+                            "width": 160,
+                        },
+                    ],
+                }
+            }
+        )
+    )
+    statuses: list[dict[str, Any]] = []
+    task.progress_changed(statuses.append)
+    final = statuses[-1]
+    assert final["status"] == "completed", final
+    assert [v["tag"] for v in final["videos"]] == ["video-0-0"]
+    assert [a["tag"] for a in final["audios"]] == ["audio-1-0"]
+    assert [i["tag"] for i in final["images"]] == ["image-2-0"]
+    vtt = _get(final["images"][0]["url"]).decode()
+    assert vtt.startswith("WEBVTT") and "#xywh=" in vtt
+    assert _get(final["audios"][0]["url"])[:3] in {b"ID3", b"\xff\xfb", b"\xff\xf3"}

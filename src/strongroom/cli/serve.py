@@ -36,6 +36,8 @@ def serve(options: ServeOptions) -> int:
     init = initialise(options.data_dir, extra_hosts=(options.host,))
     load = Env().float("AUTOSCALE_MAX_LOAD", 1.0, minimum=0.1, maximum=64.0)
     policy = ScalePolicy.parse(options.workers, os.cpu_count() or 1, load)
+    if policy.maximum > 0:  # refuse now, not in a thread after the edge is up
+        init.worker_trust("https://127.0.0.1", Env().str("PUBLIC_URL", ""))
     return EdgeRunner(init, options, policy).run()
 
 

@@ -3,9 +3,11 @@
 Untrusted sources get an explicit protocol, demuxer and decoder allowlist: no ``hls``,
 ``concat``, ``lavfi`` or image demuxers (the classic local-file-read and SSRF tricks need
 one of those), and only the decoders of formats we mean to accept, because every decoder
-compiled into ffmpeg is attack surface (e.g. the 2026 MagicYUV heap overflow). Our own HLS
-outputs are re-read only for verification, with ``hls`` and nothing but h264/aac. Generated
-sample clips come from ``lavfi`` and are trusted.
+compiled into ffmpeg is attack surface (e.g. the 2026 MagicYUV heap overflow). Our own
+outputs are re-read only for verification, with the demuxers and decoders of exactly the
+formats we write (``hls``; mp4, webm, mp3, flac; ``image2`` and the png/jpeg/webp readers for
+thumbnails, whose numbered series it reads in one pass; gif and animated webp) and nothing
+else. Generated sample clips come from ``lavfi`` and are trusted.
 """
 
 from __future__ import annotations
@@ -54,8 +56,13 @@ POLICIES: dict[InputPolicy, Allowlist] = {
     # hls opens its segments through "file" and needs mpegts to read them.
     InputPolicy.OWN_OUTPUT: Allowlist(
         protocols="file",
-        formats="hls,mpegts,mov,mp4,m4a,3gp,3g2,mj2",
-        codecs="h264,aac,aac_fixed",
+        formats=(
+            "hls,mpegts,mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,mp3,flac,"
+            "image2,png_pipe,jpeg_pipe,webp_pipe,gif,webp_anim"
+        ),
+        codecs=(
+            "h264,aac,aac_fixed,vp8,vp9,opus,vorbis,mp3float,mp3,flac,png,mjpeg,webp,webp_anim,gif"
+        ),
     ),
     InputPolicy.GENERATED: Allowlist(protocols="file", formats="lavfi", codecs=""),
 }

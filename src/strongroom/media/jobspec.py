@@ -10,17 +10,33 @@ to word its client-facing messages.
 from __future__ import annotations
 
 import re
-from enum import StrEnum
 from fractions import Fraction
 from typing import Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from strongroom.media.output_kinds import TRAITS, ImageFormat, OutputKind, codec_problem
+
+__all__ = [
+    "ImageFormat",
+    "ImageSettings",
+    "JobSpec",
+    "OutputKind",
+    "OutputSpec",
+    "Rendition",
+    "required_labels",
+]
+
 # Inclusive (low, high) limits shared with the Qencode parser's messages.
 FRAME_SIDE = (16, 7680)
 RESOLUTION = (16, 4320)
 CRF = (0, 51)
+VPX_CRF = (0, 63)
+IMAGE_QUALITY = (1, 100)
+THUMBNAIL_INTERVAL = (0.1, 3600.0)
+SPRITE_COLUMNS = (1, 50)
+MAX_FRAME_NUMBER = 10_000_000
 VIDEO_KBPS = (1, 100_000)
 AUDIO_KBPS = (8, 512)
 AUDIO_CHANNELS = (1, 8)
@@ -43,13 +59,6 @@ _PLAYLIST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\.m3u8$")
 _KEYFRAME_SECONDS = re.compile(r"^\d{1,3}(\.\d{1,3})?s$")
 _KEYFRAME_FRAMES = re.compile(r"^\d{1,4}$")
 _FRAMERATE = re.compile(r"^\d{1,6}(\.\d{1,6})?$|^\d{1,6}/\d{1,6}$")
-
-
-class OutputKind(StrEnum):
-    """The output types this version can produce."""
-
-    MP4 = "mp4"
-    ADVANCED_HLS = "advanced_hls"
 
 
 def parse_framerate(text: str) -> Fraction:
@@ -116,7 +125,10 @@ class Rendition(BaseModel):
     """One encoded picture size and bitrate: an HLS ``stream[]`` entry or the mp4 format itself.
 
     ``resolution`` (the short side) wins over ``width``/``height``. With neither ``quality`` nor
-    ``bitrate`` the planner picks a bitrate from the default ladder.
+    ``bitrate`` the planner picks a bitrate from the default ladder. A codec left at None means
+    the output kind's default (``output_kinds.TRAITS``); whether a codec, CRF or sample rate
+    suits the kind is checked by ``OutputSpec``. Picture outputs use only the size fields (and
+    ``framerate`` for gif); audio-only outputs only the audio fields.
     """
 
     model_config = _FROZEN
@@ -124,13 +136,13 @@ class Rendition(BaseModel):
     width: int | None = Field(default=None, ge=FRAME_SIDE[0], le=FRAME_SIDE[1])
     height: int | None = Field(default=None, ge=FRAME_SIDE[0], le=FRAME_SIDE[1])
     resolution: int | None = Field(default=None, ge=RESOLUTION[0], le=RESOLUTION[1])
-    video_codec: Literal["libx264"] = "libx264"
+    video_codec: Literal["libx264", "libvpx", "libvpx-vp9"] | None = None
     profile: Literal["baseline", "main", "high"] = "main"
-    quality: int | None = Field(default=None, ge=CRF[0], le=CRF[1])
+    quality: int | None = Field(default=None, ge=VPX_CRF[0], le=VPX_CRF[1])
     bitrate: int | None = Field(default=None, ge=VIDEO_KBPS[0], le=VIDEO_KBPS[1])
     framerate: str | None = None
     keyframe: str | None = None
-    audio_codec: Literal["aac"] = "aac"
+    audio_codec: Literal["aac", "libopus", "libvorbis", "libmp3lame", "flac"] | None = None
     audio_bitrate: int = Field(default=128, ge=AUDIO_KBPS[0], le=AUDIO_KBPS[1])
     audio_sample_rate: int = 48000
     audio_channels: int = Field(default=2, ge=AUDIO_CHANNELS[0], le=AUDIO_CHANNELS[1])
@@ -165,26 +177,130 @@ class Rendition(BaseModel):
         return value
 
 
+class ImageSettings(BaseModel):
+    """Picture options of ``thumbnail``, ``thumbnails`` and ``gif`` outputs.
+
+    ``image_format`` None means the kind's default (png; gif for gif outputs). ``time`` is a
+    fraction of the clip's duration and ``frame_number`` an exact frame (it wins); both apply
+    to ``thumbnail`` only. ``interval`` (seconds), ``sprite`` and ``columns`` apply to
+    ``thumbnails`` only. ``quality`` (1 worst to 100 best) applies to jpg and webp only.
+    """
+
+    model_config = _FROZEN
+
+    image_format: ImageFormat | None = None
+    quality: int | None = Field(default=None, ge=IMAGE_QUALITY[0], le=IMAGE_QUALITY[1])
+    time: float | None = Field(default=None, ge=0, le=1)
+    frame_number: int | None = Field(default=None, ge=0, le=MAX_FRAME_NUMBER)
+    interval: float | None = Field(default=None, ge=THUMBNAIL_INTERVAL[0], le=THUMBNAIL_INTERVAL[1])
+    sprite: bool = False
+    columns: int | None = Field(default=None, ge=SPRITE_COLUMNS[0], le=SPRITE_COLUMNS[1])
+
+
 class OutputSpec(BaseModel):
-    """One requested output (one Qencode ``format[]`` entry)."""
+    """One requested output (one Qencode ``format[]`` entry).
+
+    ``renditions``: one for every kind except ``advanced_hls`` (1 to 8) and ``metadata``
+    (none). For picture kinds the rendition carries only the picture size (and ``framerate``
+    for gif); ``images`` holds the picture options (None: all defaults).
+    """
 
     model_config = _FROZEN
 
     index: int = Field(ge=0, lt=MAX_OUTPUTS)
     kind: OutputKind
-    renditions: list[Rendition] = Field(min_length=1, max_length=MAX_STREAMS)
+    renditions: list[Rendition] = Field(default_factory=list, max_length=MAX_STREAMS)
     segment_duration: int = Field(default=9, ge=SEGMENT_SECONDS[0], le=SEGMENT_SECONDS[1])
     playlist_name: str = Field(default="playlist.m3u8", pattern=_PLAYLIST_NAME.pattern)
     separate_audio: bool = True
     start_time: float | None = Field(default=None, ge=0, le=MAX_CLIP_SECONDS)
     duration: float | None = Field(default=None, gt=0, le=MAX_CLIP_SECONDS)
+    images: ImageSettings | None = None
     user_tag: str | None = Field(default=None, max_length=MAX_TAG_CHARS)
 
     @model_validator(mode="after")
-    def _one_rendition_for_mp4(self) -> Self:
-        if self.kind is OutputKind.MP4 and len(self.renditions) != 1:
-            raise ValueError("an mp4 output has exactly one rendition")
+    def _fits_its_kind(self) -> Self:
+        problem = _rendition_count_problem(self) or _images_problem(self)
+        for rendition in self.renditions:
+            problem = problem or _rendition_problem(self.kind, rendition)
+        if self.kind is OutputKind.METADATA and (self.start_time or self.duration):
+            problem = problem or "a metadata output describes the whole source: no clipping"
+        if problem:
+            raise ValueError(problem)
         return self
+
+
+def _rendition_count_problem(output: OutputSpec) -> str | None:
+    count = len(output.renditions)
+    if output.kind is OutputKind.ADVANCED_HLS:
+        return None if count >= 1 else "an advanced_hls output needs at least one stream"
+    if output.kind is OutputKind.METADATA:
+        return None if count == 0 else "a metadata output has no renditions"
+    return None if count == 1 else f"{output.kind.value} outputs have exactly one rendition"
+
+
+_THUMBNAIL_ONLY = ("time", "frame_number")
+_THUMBNAILS_ONLY = ("interval", "sprite", "columns")
+
+
+def _images_problem(output: OutputSpec) -> str | None:
+    formats = TRAITS[output.kind].image_formats
+    images = output.images
+    if images is None:
+        return None
+    if not formats:
+        return f"image settings do not apply to {output.kind.value} outputs"
+    if images.image_format is not None and images.image_format not in formats:
+        allowed = ", ".join(f.value for f in formats)
+        return f"image_format must be one of: {allowed} for {output.kind.value} outputs"
+    return _image_fields_problem(output.kind, images, images.image_format or formats[0])
+
+
+def _image_fields_problem(kind: OutputKind, images: ImageSettings, fmt: ImageFormat) -> str | None:
+    given = {
+        name
+        for name in images.model_fields_set
+        if getattr(images, name) is not None and getattr(images, name) is not False
+    }
+    own = {
+        OutputKind.THUMBNAIL: _THUMBNAIL_ONLY,
+        OutputKind.THUMBNAILS: _THUMBNAILS_ONLY,
+    }.get(kind, ())
+    wrong = given & (set(_THUMBNAIL_ONLY + _THUMBNAILS_ONLY) - set(own))
+    if wrong:
+        return f"{sorted(wrong)[0]} does not apply to {kind.value} outputs"
+    if images.columns is not None and not images.sprite:
+        return "columns applies to sprites only"
+    if images.quality is not None and fmt not in (ImageFormat.JPG, ImageFormat.WEBP):
+        return "quality applies to jpg and webp images only"
+    return None
+
+
+_VIDEO_FIELDS = ("video_codec", "quality", "bitrate", "keyframe", "framerate")
+_SIZE_FIELDS = ("width", "height", "resolution")
+
+
+def _rendition_problem(kind: OutputKind, rendition: Rendition) -> str | None:
+    traits = TRAITS[kind]
+    unused: tuple[str, ...] = ()
+    if not traits.video_codecs:
+        unused = _VIDEO_FIELDS if kind is not OutputKind.GIF else _VIDEO_FIELDS[:-1]
+    if not traits.video_codecs and not traits.image_formats:
+        unused += _SIZE_FIELDS
+    if not traits.audio_codecs:
+        unused += ("audio_codec",)
+    for name in unused:
+        if getattr(rendition, name) is not None:
+            return f"{name} does not apply to {kind.value} outputs"
+    found = codec_problem(
+        kind,
+        video_codec=rendition.video_codec,
+        audio_codec=rendition.audio_codec,
+        quality=rendition.quality,
+        sample_rate=rendition.audio_sample_rate,
+        channels=rendition.audio_channels,
+    )
+    return None if found is None else f"{found[0]} {found[1]}"
 
 
 class JobSpec(BaseModel):
@@ -221,5 +337,5 @@ ENCODER_LABELS: dict[str, str] = {"libsvtav1": "av1", "libx265": "hevc"}
 
 def required_labels(spec: JobSpec) -> tuple[str, ...]:
     """The worker labels a job needs, sorted (empty for jobs any worker can run)."""
-    codecs = {r.video_codec for output in spec.outputs for r in output.renditions}
+    codecs = {r.video_codec or "" for output in spec.outputs for r in output.renditions}
     return tuple(sorted({ENCODER_LABELS[c] for c in codecs if c in ENCODER_LABELS}))

@@ -34,7 +34,8 @@ class ProgressTracker:
     """Feed it raw ``-progress`` text; it reports a percentage once per completed block.
 
     The percentage is relative to ``expected_duration``, never decreases, stays below 100 until
-    ffmpeg says ``progress=end``, and is exactly 100.0 then.
+    ffmpeg says ``progress=end``, and is exactly 100.0 then. ``position`` is the furthest
+    output position seen, in seconds (for a decode check: how much actually decoded).
     """
 
     def __init__(self, expected_duration: float) -> None:
@@ -42,6 +43,7 @@ class ProgressTracker:
         self._pending = ""
         self._block: dict[str, str] = {}
         self.percent = 0.0
+        self.position = 0.0
         self.finished = False
 
     def feed(self, text: str) -> list[float]:
@@ -61,6 +63,8 @@ class ProgressTracker:
     def _end_block(self, final: bool) -> float:
         position = parse_out_time(self._block)
         self._block = {}
+        if position is not None:
+            self.position = max(self.position, position)
         if final:
             self.finished = True
             self.percent = 100.0

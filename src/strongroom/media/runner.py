@@ -201,8 +201,11 @@ class Runner:
         """Run a command whose inputs are trusted generators (``lavfi``), e.g. sample clips."""
         self._ffmpeg(command, cwd, InputPolicy.GENERATED, None, None)
 
-    def decode_check(self, path: Path, *, cwd: Path, expected_duration: float) -> None:
-        """Decode every stream of one of our own outputs (mp4 or HLS) with ``-xerror``.
+    def decode_check(self, path: Path, *, cwd: Path, expected_duration: float) -> float:
+        """Decode every stream of one of our own outputs with ``-xerror``; return the seconds
+        decoded (the furthest output position), which verification compares with the plan
+        because a cleanly cut file (e.g. an mp3 ending on a frame boundary) decodes without
+        error. ``path`` may be an image series pattern (``thumb_%04d.png``).
 
         Raises ``VerificationError`` if any decode error occurs.
         """
@@ -212,7 +215,7 @@ class Runner:
             expected_duration=expected_duration,
         )
         try:
-            self._ffmpeg(command, cwd, InputPolicy.OWN_OUTPUT, None, None)
+            return self._ffmpeg(command, cwd, InputPolicy.OWN_OUTPUT, None, None)
         except (EncodeFailed, InputRejected) as exc:
             raise VerificationError(
                 "an output does not decode cleanly", detail=exc.detail
@@ -284,7 +287,8 @@ class Runner:
         policy: InputPolicy,
         on_progress: Callable[[float], None] | None,
         cancel: threading.Event | None,
-    ) -> None:
+    ) -> float:
+        """Run ``command``; return the furthest output position reached, in seconds."""
         for folder in command.output_dirs:
             _make_output_dir(cwd, folder)
         tracker = ProgressTracker(command.expected_duration)
@@ -301,6 +305,7 @@ class Runner:
             raise _failure(code, tail)
         if on_progress is not None and not tracker.finished:
             on_progress(100.0)
+        return tracker.position
 
     def _execute(
         self,

@@ -2,120 +2,62 @@
 
 A broken output must never read as success, so before an output is reported it must: decode
 end to end with ``-xerror``; last as long as planned (within 0.5 s, or one segment for HLS);
-have the planned codecs (h264/aac), picture sizes and stream layout; and, for HLS, have a
-master playlist listing one variant per rendition (plus the audio group when audio is
-separate) whose every segment exists and is non-empty. Files are listed with their SHA-256,
-hashed as a stream.
+have the planned codecs (h264/aac, vp9|vp8/opus|vorbis, mp3, flac), picture sizes, audio
+layout and stream layout; and, for HLS, have a master playlist listing one variant per
+rendition (plus the audio group when audio is separate) whose every segment exists and is
+non-empty. Pictures and metadata are checked by ``verify_pictures`` (which also writes the
+thumbnail index and the metadata file, both derived from what is on disk). Files are listed
+with their SHA-256, hashed as a stream.
 """
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from strongroom.media.allowlists import InputPolicy
 from strongroom.media.errors import MediaError, VerificationError
 from strongroom.media.hls_playlist import MasterPlaylist, parse_master, parse_media
-from strongroom.media.jobspec import OutputKind
-from strongroom.media.planner import AUDIO_DIR, CHUNKLIST_NAME, PlannedOutput
+from strongroom.media.output_kinds import DECODED_NAMES, REPORTED_NAMES, OutputKind
+from strongroom.media.output_report import OutputFile, OutputReport, list_files, read_small_text
+from strongroom.media.plan_types import PlannedOutput
 from strongroom.media.probe import parse_probe
 from strongroom.media.runner import Runner
+from strongroom.media.shared_decode import AUDIO_DIR, CHUNKLIST_NAME
+from strongroom.media.verify_pictures import verify_metadata, verify_pictures
 
-__all__ = ["OutputFile", "OutputReport", "VerificationError", "verify_output"]
+__all__ = ["OutputFile", "OutputReport", "VerificationError", "list_files", "verify_output"]
 
 DURATION_TOLERANCE = 0.5
-_HASH_CHUNK = 1 << 20
-
-
-@dataclass(frozen=True)
-class OutputFile:
-    """One file of an output; ``path`` is relative to the output's folder, with "/"."""
-
-    path: str
-    size: int
-    sha256: str
-
-
-@dataclass(frozen=True)
-class OutputReport:
-    """A verified output, as reported to the edge on completion.
-
-    ``main_file`` and file paths are relative to the output's folder (``out<index>``), which is
-    how uploads address them (``<output_base_url>/<index>/<relative path>``). ``bitrate`` is in
-    kbps; ``width``/``height`` are those of the largest rendition.
-    """
-
-    index: int
-    kind: OutputKind
-    main_file: str
-    files: tuple[OutputFile, ...]
-    duration: float
-    bitrate: int
-    width: int
-    height: int
-    renditions: tuple[dict[str, Any], ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        """The OutputReport JSON object of docs/worker-protocol.md."""
-        return {
-            "index": self.index,
-            "kind": self.kind.value,
-            "main_file": self.main_file,
-            "files": [asdict(item) for item in self.files],
-            "duration": round(self.duration, 3),
-            "bitrate": self.bitrate,
-            "width": self.width,
-            "height": self.height,
-            "renditions": [dict(item) for item in self.renditions],
-        }
 
 
 def verify_output(runner: Runner, planned: PlannedOutput, job_dir: Path) -> OutputReport:
     """Check the output ``planned`` describes inside ``job_dir`` and return its report.
 
+    For ``thumbnails`` this first writes ``thumbnails.vtt`` from the pictures ffmpeg made, and
+    for ``metadata`` it writes ``metadata.json`` from a (sandboxed) probe of the source.
     Raises ``VerificationError`` (a ``MediaError``) for anything that differs from the plan.
     """
+    if planned.kind is OutputKind.METADATA:
+        return verify_metadata(runner, planned, job_dir)
     out_dir = job_dir / planned.directory
     if out_dir.is_symlink() or not out_dir.is_dir():
         raise VerificationError(detail=f"{planned.directory} is missing")
+    if planned.pictures is not None:
+        return verify_pictures(runner, planned, job_dir)
     files = list_files(out_dir)
     main = job_dir / planned.main_file
     info = _probe_own(runner, main)
     _check_streams(planned, info)
     _check_duration(planned, info["duration"], "container")
-    runner.decode_check(
+    decoded = runner.decode_check(
         main.relative_to(job_dir), cwd=job_dir, expected_duration=planned.expected_duration
     )
+    _check_duration(planned, decoded, "decoded stream")
     relative_main = main.relative_to(out_dir).as_posix()
-    if planned.kind is OutputKind.MP4:
-        return _mp4_report(planned, files, relative_main, info)
-    return _hls_report(planned, files, relative_main, out_dir, info)
-
-
-def list_files(out_dir: Path) -> tuple[OutputFile, ...]:
-    """Every regular file under ``out_dir`` with size and SHA-256, sorted by path.
-
-    Symlinks, special files and empty files are refused: ffmpeg writes none of them.
-    """
-    found: list[OutputFile] = []
-    for path in sorted(out_dir.rglob("*")):
-        relative = path.relative_to(out_dir).as_posix()
-        if path.is_symlink() or not (path.is_file() or path.is_dir()):
-            raise VerificationError(detail=f"unexpected entry {relative}")
-        if path.is_file():
-            found.append(_describe_file(path, relative))
-    return tuple(found)
-
-
-def _describe_file(path: Path, relative: str) -> OutputFile:
-    with path.open("rb") as stream:
-        digest = hashlib.file_digest(stream, "sha256")  # reads in chunks, bounded memory
-    size = path.stat().st_size
-    if size == 0:
-        raise VerificationError(detail=f"empty file {relative}")
-    return OutputFile(path=relative, size=size, sha256=digest.hexdigest())
+    if planned.kind is OutputKind.ADVANCED_HLS:
+        return _hls_report(planned, files, relative_main, out_dir, info)
+    return _file_report(planned, files, relative_main, info)
 
 
 def _probe_own(runner: Runner, main: Path) -> dict[str, Any]:
@@ -136,14 +78,29 @@ def _probe_own(runner: Runner, main: Path) -> dict[str, Any]:
 def _check_streams(planned: PlannedOutput, info: dict[str, Any]) -> None:
     videos = [s for s in info["streams"] if s.get("codec_type") == "video"]
     audios = [s for s in info["streams"] if s.get("codec_type") == "audio"]
-    if {s.get("codec_name") for s in videos} != {"h264"}:
-        raise VerificationError(detail="video streams are not all h264")
+    if planned.video_codec is None and videos:
+        raise VerificationError(detail="an audio-only output has a video stream")
+    if planned.video_codec is not None:
+        wanted = DECODED_NAMES[planned.video_codec]
+        if not videos or any(s.get("codec_name") not in wanted for s in videos):
+            raise VerificationError(detail=f"video streams are not all {planned.video_codec}")
     got = sorted((s.get("width"), s.get("height")) for s in videos)
     want = sorted((r.width, r.height) for r in planned.renditions)
     if got != want:
         raise VerificationError(detail=f"picture sizes {got} differ from planned {want}")
-    if planned.has_audio != bool(audios) or any(s.get("codec_name") != "aac" for s in audios):
+    _check_audio(planned, audios)
+
+
+def _check_audio(planned: PlannedOutput, audios: list[dict[str, Any]]) -> None:
+    wanted = DECODED_NAMES[planned.audio_codec] if planned.audio_codec else frozenset()
+    if planned.has_audio != bool(audios) or any(s.get("codec_name") not in wanted for s in audios):
         raise VerificationError(detail="audio layout differs from the plan")
+    if planned.audio_layout is not None:
+        got = [(int(s.get("sample_rate", 0)), s.get("channels")) for s in audios]
+        if got != [planned.audio_layout]:
+            raise VerificationError(
+                detail=f"audio {got} differs from planned {planned.audio_layout}"
+            )
 
 
 def _check_duration(planned: PlannedOutput, seconds: float, what: str) -> None:
@@ -154,11 +111,20 @@ def _check_duration(planned: PlannedOutput, seconds: float, what: str) -> None:
         )
 
 
-def _mp4_report(
+def _reported(codec: str | None) -> str | None:
+    return None if codec is None else REPORTED_NAMES[codec]
+
+
+def _file_report(
     planned: PlannedOutput, files: tuple[OutputFile, ...], main: str, info: dict[str, Any]
 ) -> OutputReport:
-    rendition = planned.renditions[0]
+    """mp4, webm, mp3, flac: one file, at most one rendition."""
     bitrate = _kbps(info["bit_rate"], info["size"], info["duration"])
+    width, height = (
+        (planned.renditions[0].width, planned.renditions[0].height)
+        if planned.renditions
+        else (0, 0)
+    )
     return OutputReport(
         index=planned.index,
         kind=planned.kind,
@@ -166,15 +132,15 @@ def _mp4_report(
         files=files,
         duration=info["duration"],
         bitrate=bitrate,
-        width=rendition.width,
-        height=rendition.height,
+        width=width,
+        height=height,
         renditions=(
             {
-                "width": rendition.width,
-                "height": rendition.height,
+                "width": width,
+                "height": height,
                 "bitrate": bitrate,
-                "video_codec": "h264",
-                "audio_codec": "aac" if planned.has_audio else None,
+                "video_codec": _reported(planned.video_codec),
+                "audio_codec": _reported(planned.audio_codec) if planned.has_audio else None,
             },
         ),
     )
@@ -193,7 +159,7 @@ def _hls_report(
     out_dir: Path,
     info: dict[str, Any],
 ) -> OutputReport:
-    master = parse_master(_read_text(out_dir / main))
+    master = parse_master(read_small_text(out_dir / main))
     _check_master(planned, master)
     for uri in _media_playlists(master):
         _check_media_playlist(planned, out_dir, uri)
@@ -219,12 +185,6 @@ def _hls_report(
         height=top["height"],
         renditions=rows,
     )
-
-
-def _read_text(path: Path) -> str:
-    if path.is_symlink() or not path.is_file() or path.stat().st_size > 1 << 20:
-        raise VerificationError(detail=f"playlist {path.name} missing or too large")
-    return path.read_text(encoding="utf-8", errors="strict")
 
 
 def _video_variants(master: MasterPlaylist) -> list[Any]:
@@ -254,7 +214,7 @@ def _media_playlists(master: MasterPlaylist) -> list[str]:
 
 def _check_media_playlist(planned: PlannedOutput, out_dir: Path, uri: str) -> None:
     playlist_path = out_dir / uri
-    playlist = parse_media(_read_text(playlist_path))
+    playlist = parse_media(read_small_text(playlist_path))
     if not playlist.ended or not playlist.segments:
         raise VerificationError(detail=f"{uri} is incomplete")
     for segment, _ in playlist.segments:

@@ -178,9 +178,9 @@ def test_it_refuses_an_unknown_output_type(v1: QencodeApi, task_token: str) -> N
 
 
 def test_it_names_an_output_type_it_does_not_support_yet(v1: QencodeApi, task_token: str) -> None:
-    query = query_text(formats=[{"output": "webm"}])
+    query = query_text(formats=[{"output": "advanced_dash"}])
     message = refused(v1, "start_encode2", 14, task_token=task_token, query=query)
-    assert "webm" in message
+    assert "advanced_dash" in message
 
 
 @pytest.mark.parametrize(

@@ -47,8 +47,12 @@ def test_it_verifies_own_outputs_with_hls_allowed_and_xerror() -> None:
     assert build_argv(FFMPEG, command, Limits(), policy=InputPolicy.OWN_OUTPUT) == [
         "/opt/ffmpeg/bin/ffmpeg", "-nostdin", "-hide_banner", "-nostats",
         "-loglevel", "error", "-progress", "pipe:1", "-xerror",
-        "-protocol_whitelist", "file", "-format_whitelist", "hls,mpegts,mov,mp4,m4a,3gp,3g2,mj2",
-        "-codec_whitelist", "h264,aac,aac_fixed", "-max_streams", "8",
+        "-protocol_whitelist", "file", "-format_whitelist",
+        "hls,mpegts,mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,mp3,flac,"
+        "image2,png_pipe,jpeg_pipe,webp_pipe,gif,webp_anim",
+        "-codec_whitelist",
+        "h264,aac,aac_fixed,vp8,vp9,opus,vorbis,mp3float,mp3,flac,png,mjpeg,webp,webp_anim,gif",
+        "-max_streams", "8",
         "-max_pixels", "35000000", "-i", "file:out1/playlist.m3u8",
         "-map", "0", "-f", "null", "-",
     ]
@@ -75,3 +79,14 @@ def test_it_never_lets_untrusted_input_use_hls_concat_or_lavfi() -> None:
     assert not {"hls", "concat", "lavfi", "image2", "png_pipe", "tty"} & set(formats)
     assert POLICIES[InputPolicy.UNTRUSTED].protocols == "file,pipe"
     assert "magicyuv" not in POLICIES[InputPolicy.UNTRUSTED].codecs
+
+
+def test_own_output_verification_still_refuses_source_only_demuxers_and_decoders() -> None:
+    # Widened for the formats we write, never for what only untrusted sources use.
+    allow = POLICIES[InputPolicy.OWN_OUTPUT]
+    formats, codecs = allow.formats.split(","), allow.codecs.split(",")
+    for name in ("concat", "lavfi", "avi", "flv", "mpeg", "ogg", "wav", "image2pipe"):
+        assert name not in formats
+    for name in ("hevc", "prores", "dnxhd", "mpeg4", "theora", "pcm_s16le", "ac3"):
+        assert name not in codecs
+    assert allow.protocols == "file"

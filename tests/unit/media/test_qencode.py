@@ -123,8 +123,8 @@ def test_it_requires_an_output_type() -> None:
         "format[0].output")
 
 
-@pytest.mark.parametrize("output", ["webm", "advanced_dash", "thumbnail", "metadata",
-                                    "speech_to_text", "hls", "repack", "mp3"])
+@pytest.mark.parametrize("output", ["advanced_dash", "webm_dash", "hls_audio", "vmaf",
+                                    "speech_to_text", "hls", "repack"])
 def test_it_says_other_output_types_are_not_supported_yet(output: str) -> None:
     error = refused(wrap({"source": SOURCE, "format": [{"output": output}]}))
     assert error.code == 14 and "not supported yet" in error.message and output in error.message

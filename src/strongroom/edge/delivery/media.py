@@ -40,6 +40,9 @@ CONTENT_TYPES = {
     ".mp3": "audio/mpeg",
     ".json": "application/json",
     ".jpg": "image/jpeg",
+    ".webp": "image/webp",
+    ".gif": "image/gif",
+    ".flac": "audio/flac",
     ".png": "image/png",
     ".vtt": "text/vtt",
 }

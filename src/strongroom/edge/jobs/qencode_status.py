@@ -11,8 +11,15 @@ from strongroom.edge.jobs.models import Output, Task
 from strongroom.edge.jobs.services.grants import media_token
 from strongroom.edge.jobs.states import TaskStatus
 from strongroom.media.jobspec import OutputKind
+from strongroom.media.output_kinds import status_array
 
-_STORAGE_FORMAT = {OutputKind.MP4.value: "mp4", OutputKind.ADVANCED_HLS.value: "hls"}
+# Qencode's storage.format values; the single-file kinds use their file type.
+_STORAGE_FORMAT = {
+    OutputKind.ADVANCED_HLS.value: "hls",
+    OutputKind.THUMBNAILS.value: "vtt",
+    OutputKind.METADATA.value: "json",
+}
+_TAG_PREFIX = {"videos": "video", "audios": "audio", "images": "image"}
 _BYTES_PER_MB = 1024 * 1024
 
 
@@ -27,25 +34,33 @@ def status_object(task: Task, base_url: str) -> dict[str, Any]:
         "status_url": f"{base_url}/v1/status",
         "source_size": round(task.source_size / _BYTES_PER_MB, 3) if task.source_size else None,
         "duration": _source_duration(outputs),
-        "videos": [output_item(o, base_url) for o in outputs],
-        "audios": [],
-        "images": [],
+        **_arrays(outputs, base_url),
         "texts": [],
         "warnings": [_warning(w) for w in task.warnings],
         "payload": task.payload or None,
     }
 
 
-def output_item(output: Output, base_url: str) -> dict[str, Any]:
+def _arrays(outputs: list[Output], base_url: str) -> dict[str, list[dict[str, Any]]]:
+    """videos[], audios[] and images[]: each output goes where its kind belongs (§4)."""
+    arrays: dict[str, list[dict[str, Any]]] = {"videos": [], "audios": [], "images": []}
+    for output in outputs:
+        name = status_array(OutputKind(output.kind))
+        arrays[name].append(output_item(output, base_url, _TAG_PREFIX[name]))
+    return arrays
+
+
+def output_item(output: Output, base_url: str, tag_prefix: str = "video") -> dict[str, Any]:
     report = output.report
     size = sum(int(f["size"]) for f in output.files)
     width, height = report.get("width"), report.get("height")
+    kind = output.kind
     return {
-        "tag": f"video-{output.index}-0",
+        "tag": f"{tag_prefix}-{output.index}-0",
         "user_tag": output.user_tag or None,
         "profile": None,
         "url": media_url(base_url, str(report["prefix"]), output.main_file),
-        "storage": {"type": "local", "format": _STORAGE_FORMAT.get(output.kind)},
+        "storage": {"type": "local", "format": _STORAGE_FORMAT.get(kind, kind)},
         "bitrate": report.get("bitrate"),
         "duration": report.get("duration"),
         "size": round(size / _BYTES_PER_MB, 3),

@@ -1,0 +1,162 @@
+"""The output types we produce, what each may contain, and where the edge reports it.
+
+One table (``TRAITS``) per kind: the encoders it accepts (the first is the default), the folder
+layout's main file, and the status array (``videos``/``audios``/``images``) the Qencode status
+object lists it in. ``jobspec`` validates against this table, the planner reads its defaults
+from it and verification maps its encoders to the codec names a probe reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+StatusArray = Literal["videos", "audios", "images"]
+
+
+class OutputKind(StrEnum):
+    """The output types this version can produce (Qencode ``format[].output`` values)."""
+
+    MP4 = "mp4"
+    ADVANCED_HLS = "advanced_hls"
+    WEBM = "webm"
+    MP3 = "mp3"
+    FLAC = "flac"
+    THUMBNAIL = "thumbnail"
+    THUMBNAILS = "thumbnails"
+    GIF = "gif"
+    METADATA = "metadata"
+
+
+class ImageFormat(StrEnum):
+    """Still or animated picture formats (``image_format``)."""
+
+    PNG = "png"
+    JPG = "jpg"
+    WEBP = "webp"
+    GIF = "gif"
+
+
+@dataclass(frozen=True)
+class KindTraits:
+    """What one output kind is made of. Empty codec tuples mean "no such stream"."""
+
+    status_array: StatusArray
+    video_codecs: tuple[str, ...] = ()
+    audio_codecs: tuple[str, ...] = ()
+    image_formats: tuple[ImageFormat, ...] = ()
+
+
+TRAITS: dict[OutputKind, KindTraits] = {
+    OutputKind.MP4: KindTraits("videos", ("libx264",), ("aac",)),
+    OutputKind.ADVANCED_HLS: KindTraits("videos", ("libx264",), ("aac",)),
+    OutputKind.WEBM: KindTraits("videos", ("libvpx-vp9", "libvpx"), ("libopus", "libvorbis")),
+    OutputKind.MP3: KindTraits("audios", (), ("libmp3lame",)),
+    OutputKind.FLAC: KindTraits("audios", (), ("flac",)),
+    OutputKind.THUMBNAIL: KindTraits(
+        "images", image_formats=(ImageFormat.PNG, ImageFormat.JPG, ImageFormat.WEBP)
+    ),
+    OutputKind.THUMBNAILS: KindTraits(
+        "images", image_formats=(ImageFormat.PNG, ImageFormat.JPG, ImageFormat.WEBP)
+    ),
+    OutputKind.GIF: KindTraits("images", image_formats=(ImageFormat.GIF, ImageFormat.WEBP)),
+    # Qencode's SDKs fetch the metadata JSON from videos[0].url, so it is listed there.
+    OutputKind.METADATA: KindTraits("videos"),
+}
+
+# Encoder -> the codec name a probe of the output reports (PyAV names mp3's decoder mp3float).
+DECODED_NAMES: dict[str, frozenset[str]] = {
+    "libx264": frozenset({"h264"}),
+    "libvpx": frozenset({"vp8"}),
+    "libvpx-vp9": frozenset({"vp9"}),
+    "aac": frozenset({"aac"}),
+    "libopus": frozenset({"opus"}),
+    "libvorbis": frozenset({"vorbis"}),
+    "libmp3lame": frozenset({"mp3", "mp3float"}),
+    "flac": frozenset({"flac"}),
+}
+# The short name reported to the edge per encoder (OutputReport renditions).
+REPORTED_NAMES: dict[str, str] = {
+    "libx264": "h264",
+    "libvpx": "vp8",
+    "libvpx-vp9": "vp9",
+    "aac": "aac",
+    "libopus": "opus",
+    "libvorbis": "vorbis",
+    "libmp3lame": "mp3",
+    "flac": "flac",
+}
+
+X264_MAX_CRF = 51
+VP8_MIN_CRF = 4  # libvpx refuses a lower CQ level for VP8
+OPUS_SAMPLE_RATES = frozenset({8000, 12000, 16000, 24000, 48000})
+MP3_SAMPLE_RATES = frozenset({8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000})
+MP3_MAX_CHANNELS = 2
+
+
+def status_array(kind: OutputKind) -> StatusArray:
+    """The Qencode status array an output of ``kind`` is listed in.
+
+    Audio-only kinds (mp3, flac) -> "audios"; pictures (thumbnail, thumbnails, gif) ->
+    "images"; everything else, including ``metadata`` (Qencode's SDKs read its JSON from
+    ``videos[0].url``), -> "videos".
+    """
+    return TRAITS[kind].status_array
+
+
+def default_video_codec(kind: OutputKind) -> str | None:
+    """The encoder used when a rendition of ``kind`` names none (None: no video stream)."""
+    codecs = TRAITS[kind].video_codecs
+    return codecs[0] if codecs else None
+
+
+def default_audio_codec(kind: OutputKind) -> str | None:
+    """The audio encoder used when a rendition of ``kind`` names none (None: no audio)."""
+    codecs = TRAITS[kind].audio_codecs
+    return codecs[0] if codecs else None
+
+
+def codec_problem(
+    kind: OutputKind,
+    *,
+    video_codec: str | None,
+    audio_codec: str | None,
+    quality: int | None,
+    sample_rate: int,
+    channels: int,
+) -> tuple[str, str] | None:
+    """``(field, problem)`` if these settings can't be encoded into ``kind``, else None.
+
+    Checks that the codecs belong to the kind, that a libx264 CRF is at most 51 (libvpx
+    allows 63), and that the sample rate and channel count suit the audio encoder.
+    """
+    traits = TRAITS[kind]
+    if video_codec is not None and video_codec not in traits.video_codecs:
+        return "video_codec", _allowed(kind, traits.video_codecs)
+    if audio_codec is not None and audio_codec not in traits.audio_codecs:
+        return "audio_codec", _allowed(kind, traits.audio_codecs)
+    video = video_codec or default_video_codec(kind)
+    if quality is not None and video == "libx264" and quality > X264_MAX_CRF:
+        return "quality", f"must be 0\u2013{X264_MAX_CRF} for libx264"
+    if quality is not None and video == "libvpx" and quality < VP8_MIN_CRF:
+        return "quality", f"must be {VP8_MIN_CRF}\u201363 for libvpx"
+    return _audio_problem(audio_codec or default_audio_codec(kind), sample_rate, channels)
+
+
+def _allowed(kind: OutputKind, codecs: tuple[str, ...]) -> str:
+    if not codecs:
+        return f"does not apply to {kind.value} outputs"
+    return f"must be one of: {', '.join(codecs)} for {kind.value} outputs"
+
+
+def _audio_problem(codec: str | None, sample_rate: int, channels: int) -> tuple[str, str] | None:
+    if codec == "libopus" and sample_rate not in OPUS_SAMPLE_RATES:
+        rates = ", ".join(str(rate) for rate in sorted(OPUS_SAMPLE_RATES))
+        return "audio_sample_rate", f"must be one of: {rates} for libopus"
+    if codec == "libmp3lame" and sample_rate not in MP3_SAMPLE_RATES:
+        rates = ", ".join(str(rate) for rate in sorted(MP3_SAMPLE_RATES))
+        return "audio_sample_rate", f"must be one of: {rates} for mp3"
+    if codec == "libmp3lame" and channels > MP3_MAX_CHANNELS:
+        return "audio_channels_number", f"must be 1\u2013{MP3_MAX_CHANNELS} for mp3"
+    return None

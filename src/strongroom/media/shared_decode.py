@@ -1,0 +1,248 @@
+"""The main command: every streamed output of a task from one ffmpeg process. Pure.
+
+Each distinct clip window (start_time, duration) is one input, decoded once. Its picture is
+``split`` to every video rendition (``scale``, ``setsar=1``, ``format=yuv420p``), every
+thumbnails series and every gif; its sound is ``asplit`` to every audio encode (the audio of
+mp4/webm/HLS renditions, and mp3/flac outputs). Every mp4/webm is one output, every
+advanced_hls one ``hls`` muxer output with ``-var_stream_map``, every mp3/flac one audio
+file, every picture output one ``image2``/``gif``/``webp`` output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from strongroom.media import encoders, ladder
+from strongroom.media.jobspec import OutputKind, OutputSpec, Rendition
+from strongroom.media.output_kinds import TRAITS, default_audio_codec, default_video_codec
+from strongroom.media.picture_plan import PlannedPictures, picture_filters, picture_muxer
+from strongroom.media.plan_types import PlannedRendition
+
+CHUNKLIST_NAME = "chunklist.m3u8"
+SEGMENT_PATTERN = "segment_%05d.ts"
+AUDIO_DIR = "audio"
+NO_METADATA = ("-map_metadata", "-1", "-map_chapters", "-1")
+FILE_NAMES = {
+    OutputKind.MP4: "video.mp4",
+    OutputKind.WEBM: "video.webm",
+    OutputKind.MP3: "audio.mp3",
+    OutputKind.FLAC: "audio.flac",
+}
+_MUXERS = {OutputKind.MP4: "mp4", OutputKind.WEBM: "webm", OutputKind.MP3: "mp3"}
+
+
+@dataclass(frozen=True)
+class Window:
+    """A clip window; one decoded input each."""
+
+    start: float | None
+    duration: float | None
+
+    @classmethod
+    def of(cls, output: OutputSpec) -> Window:
+        """The window ``output`` reads (``start_time`` 0 is no seek)."""
+        return cls(output.start_time or None, output.duration)
+
+
+@dataclass(frozen=True)
+class Encode:
+    """One video encode inside the main process."""
+
+    label: int
+    input_index: int
+    rendition: Rendition
+    planned: PlannedRendition
+    fps: float
+    threads: int
+
+
+@dataclass(frozen=True)
+class PictureTap:
+    """One picture output fed from the main decode."""
+
+    label: int
+    input_index: int
+    pictures: PlannedPictures
+
+
+@dataclass(frozen=True)
+class MainOutputs:
+    """What the main command produces, per output index."""
+
+    outputs: Sequence[OutputSpec]
+    windows: Sequence[Window]
+    encodes: Mapping[int, list[Encode]]
+    pictures: Mapping[int, PictureTap]
+    has_audio: bool
+
+
+def main_output_args(main: MainOutputs) -> tuple[str, ...]:
+    """The filter graph and every output's options, in output order."""
+    audio = _audio_sources(main)
+    args = ["-filter_complex_threads", "1", "-filter_complex", _filter_graph(main, audio)]
+    next_audio = 0
+    for output in main.outputs:
+        count = sum(1 for owner, _, _ in audio if owner == output.index)
+        labels = list(range(next_audio, next_audio + count))
+        next_audio += count
+        args += _one_output(main, output, [(n, audio[n][2]) for n in labels])
+    return tuple(args)
+
+
+def _audio_sources(main: MainOutputs) -> list[tuple[int, int, Rendition]]:
+    """(output index, input index, rendition whose audio settings apply) per audio encode."""
+    sources: list[tuple[int, int, Rendition]] = []
+    for output in main.outputs:
+        if not main.has_audio or not TRAITS[output.kind].audio_codecs:
+            continue
+        window = main.windows.index(Window.of(output))
+        if output.kind in (OutputKind.MP3, OutputKind.FLAC):
+            sources.append((output.index, window, output.renditions[0]))
+        elif output.kind is OutputKind.ADVANCED_HLS and output.separate_audio:
+            # One audio rendition shared by all variants: the best requested quality.
+            best = max(output.renditions, key=lambda r: r.audio_bitrate)
+            sources.append((output.index, window, best))
+        elif output.kind is OutputKind.ADVANCED_HLS:
+            sources.extend((output.index, window, r) for r in output.renditions)
+        else:
+            sources.append((output.index, window, output.renditions[0]))
+    return sources
+
+
+def _filter_graph(main: MainOutputs, audio: list[tuple[int, int, Rendition]]) -> str:
+    flat = [encode for group in main.encodes.values() for encode in group]
+    taps = [(e.label, e.input_index) for e in flat]
+    taps += [(p.label, p.input_index) for p in main.pictures.values()]
+    taps.sort()
+    parts: list[str] = []
+    for index in range(len(main.windows)):
+        mine = [label for label, window in taps if window == index]
+        if mine:
+            parts.append(f"[{index}:v:0]split={len(mine)}" + "".join(f"[s{n}]" for n in mine))
+        heard = [n for n, (_, window, _) in enumerate(audio) if window == index]
+        if heard:
+            parts.append(f"[{index}:a:0]asplit={len(heard)}" + "".join(f"[a{n}]" for n in heard))
+    chains = {e.label: _scale_chain(e) for e in flat}
+    chains.update({p.label: picture_filters(p.pictures, p.label) for p in main.pictures.values()})
+    parts.extend(chains[label] for label, _ in taps)
+    return ";".join(parts)
+
+
+def _scale_chain(encode: Encode) -> str:
+    steps = []
+    if encode.rendition.framerate is not None:
+        steps.append(f"fps={encode.rendition.framerate}")
+    steps.append(f"scale={encode.planned.width}:{encode.planned.height}")
+    steps += ["setsar=1", "format=yuv420p"]
+    return f"[s{encode.label}]{','.join(steps)}[v{encode.label}]"
+
+
+def _one_output(
+    main: MainOutputs, output: OutputSpec, audio: list[tuple[int, Rendition]]
+) -> list[str]:
+    directory = f"out{output.index}"
+    if output.index in main.pictures:
+        tap = main.pictures[output.index]
+        quality = output.images.quality if output.images else None
+        animated = tap.pictures.fps is not None
+        return [
+            "-map",
+            f"[v{tap.label}]",
+            *encoders.picture_options(tap.pictures.image_format, quality, animated=animated),
+            *NO_METADATA,
+            *picture_muxer(directory, tap.pictures),
+        ]
+    group = main.encodes.get(output.index, [])
+    args: list[str] = []
+    for encode in group:
+        args += ["-map", f"[v{encode.label}]"]
+    for label, _ in audio:
+        args += ["-map", f"[a{label}]"]
+    hls = output.kind is OutputKind.ADVANCED_HLS
+    for position, encode in enumerate(group):
+        args += _video_options(
+            output.kind, position, encode, output.segment_duration if hls else None
+        )
+    for position, (_, rendition) in enumerate(audio):
+        args += _audio_options(output.kind, position, rendition)
+    args += NO_METADATA
+    return args + (_hls_muxer(output, len(group), bool(audio)) if hls else _file_muxer(output))
+
+
+def _video_options(
+    kind: OutputKind, position: int, encode: Encode, segment: int | None
+) -> list[str]:
+    s = f"v:{position}"
+    planned, rendition = encode.planned, encode.rendition
+    args = encoders.video_options(
+        rendition.video_codec or default_video_codec(kind) or "libx264",
+        position,
+        crf=planned.crf,
+        bitrate=planned.video_bitrate,
+        ceiling=ladder.default_bitrate(planned.width, planned.height),
+        profile=rendition.profile,
+        threads=encode.threads,
+    )
+    args += [f"-g:{s}", str(ladder.gop_frames(rendition, encode.fps))]
+    if segment is not None:
+        # Segment boundaries must start with a closed-GOP keyframe or players stall on seek.
+        args += [
+            f"-sc_threshold:{s}",
+            "0",
+            f"-flags:{s}",
+            "+cgop",
+            f"-force_key_frames:{s}",
+            f"expr:gte(t,n_forced*{segment})",
+        ]
+    return args
+
+
+def _audio_options(kind: OutputKind, position: int, rendition: Rendition) -> list[str]:
+    return encoders.audio_options(
+        rendition.audio_codec or default_audio_codec(kind) or "aac",
+        position,
+        bitrate=rendition.audio_bitrate,
+        sample_rate=rendition.audio_sample_rate,
+        channels=rendition.audio_channels,
+    )
+
+
+def _file_muxer(output: OutputSpec) -> list[str]:
+    target = f"out{output.index}/{FILE_NAMES[output.kind]}"
+    if output.kind is OutputKind.MP4:
+        return ["-movflags", "+faststart", "-f", "mp4", target]
+    return ["-f", _MUXERS.get(output.kind, output.kind.value), target]
+
+
+def _hls_muxer(output: OutputSpec, videos: int, has_audio: bool) -> list[str]:
+    directory = f"out{output.index}"
+    return [
+        "-f",
+        "hls",
+        "-hls_time",
+        str(output.segment_duration),
+        "-hls_playlist_type",
+        "vod",
+        "-hls_flags",
+        "independent_segments",
+        "-hls_segment_type",
+        "mpegts",
+        "-hls_segment_filename",
+        f"{directory}/%v/{SEGMENT_PATTERN}",
+        "-master_pl_name",
+        output.playlist_name,
+        "-var_stream_map",
+        _var_stream_map(videos, has_audio, output.separate_audio),
+        f"{directory}/%v/{CHUNKLIST_NAME}",
+    ]
+
+
+def _var_stream_map(videos: int, has_audio: bool, separate_audio: bool) -> str:
+    if has_audio and separate_audio:
+        group = "agroup:audio"
+        entries = [f"v:{n},{group},name:video_{n + 1}" for n in range(videos)]
+        return " ".join([*entries, f"a:0,{group},name:{AUDIO_DIR}"])
+    if has_audio:
+        return " ".join(f"v:{n},a:{n},name:video_{n + 1}" for n in range(videos))
+    return " ".join(f"v:{n},name:video_{n + 1}" for n in range(videos))
