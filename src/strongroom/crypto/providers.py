@@ -20,7 +20,6 @@ reached (or refuses us) is not a property of the object being read, so it is nei
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import re
 import secrets
 from collections.abc import Iterable, Mapping
@@ -45,6 +44,7 @@ from strongroom.crypto.keyfile import (
     object_keyring,
     read_key_file,
 )
+from strongroom.outbound.addresses import is_loopback_host
 
 __all__ = [
     "AWS_KEY_PATTERN",
@@ -204,17 +204,8 @@ def _check_url(url: str, name: str, *, required: bool) -> None:
         raise KekConfigError(f"{name} must be an https:// URL with a host")
     if parts.username or parts.password or parts.query or parts.fragment:
         raise KekConfigError(f"{name} must not carry credentials, a query or a fragment")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
         raise KekConfigError(f"{name} must use https (plain http only to a loopback address)")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 _PATH_FIELDS = frozenset({"token_file", "ca_file", "key_file"})

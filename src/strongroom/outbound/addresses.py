@@ -77,6 +77,17 @@ def _within(ip: IPAddress, networks: Iterable[IPNetwork]) -> bool:
     return any(ip.version == net.version and ip in net for net in networks)
 
 
+def is_loopback_host(host: str) -> bool:
+    """Whether a URL's host names this machine (`localhost` or a loopback address): the one
+    place plain http is tolerated for our own endpoints."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def looks_numeric(host: str) -> bool:
     """True when the URL parser treats ``host`` as an IPv4 literal (its last label is a number)."""
     labels = host.rstrip(".").split(".")

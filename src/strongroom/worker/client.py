@@ -9,7 +9,6 @@ unverified is ever acted on beyond "this call failed".
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import secrets
@@ -32,6 +31,7 @@ from strongroom.crypto.signing import (
     verify_response,
 )
 from strongroom.crypto.tls import client_ssl_context
+from strongroom.outbound.addresses import is_loopback_host
 from strongroom.worker.grant import redact_url
 
 logger = logging.getLogger(__name__)
@@ -94,18 +94,9 @@ def check_edge_url(edge_url: str) -> str:
     parts = urlsplit(edge_url)
     if parts.scheme == "https" and parts.hostname:
         return edge_url.rstrip("/")
-    if parts.scheme == "http" and _is_loopback(parts.hostname or ""):
+    if parts.scheme == "http" and is_loopback_host(parts.hostname or ""):
         return edge_url.rstrip("/")
     raise ValueError("the edge URL must be https (http only for a loopback host)")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class EdgeClient:
