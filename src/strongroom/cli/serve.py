@@ -116,9 +116,12 @@ class EdgeRunner:
         url = f"https://{host}:{port}"
         self.supervisor = Supervisor([_background(self.init)])
         self.supervisor.start()
-        worker_url, worker_ca = self.init.worker_trust(url, Env().str("PUBLIC_URL", ""))
-        self.local = LocalWorkers(self.init, worker_url, worker_ca, self.supervisor, self.policy)
-        self.local.start()
+        if self.policy.maximum > 0:
+            worker_url, worker_ca = self.init.worker_trust(url, Env().str("PUBLIC_URL", ""))
+            self.local = LocalWorkers(
+                self.init, worker_url, worker_ca, self.supervisor, self.policy
+            )
+            self.local.start()
         _write_server_info(self.init, url)
         workers = (
             f"{self.policy.minimum}"

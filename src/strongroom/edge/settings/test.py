@@ -3,8 +3,9 @@
 import os
 import tempfile
 
-if not os.environ.get("STRONGROOM_DATA_DIR"):
-    os.environ["STRONGROOM_DATA_DIR"] = tempfile.mkdtemp(prefix="strongroom-test-")
+# Always a fresh folder per process: xdist workers inherit the main process's environment, and
+# a shared folder let two workers race on the same files (the audit checkpoint file did).
+os.environ["STRONGROOM_DATA_DIR"] = tempfile.mkdtemp(prefix="strongroom-test-")
 
 from strongroom.edge.settings.base import *  # noqa: F403  (a profile is the base plus overrides)
 
