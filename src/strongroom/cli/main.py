@@ -14,7 +14,12 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="strongroom", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="strongroom",
+        description="Strongroom: a self-hosted, secure-by-default video transcoding service "
+        "speaking the Qencode v1 API. Every command takes --data-dir (or "
+        "STRONGROOM_DATA_DIR; default ./var). See docs/cli.md.",
+    )
     parser.add_argument("--version", action="version", version=f"strongroom {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _server_commands(commands)
@@ -150,7 +155,7 @@ def _client_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
         "transcode", help="transcode a file on a server ($STRONGROOM_URL, $STRONGROOM_API_KEY)"
     )
     transcode.add_argument("file")
-    transcode.add_argument("--preset", default="mp4", help="mp4, hls (see docs/cli.md)")
+    transcode.add_argument("--preset", default="mp4", help="mp4, hls or demo (docs/cli.md)")
     transcode.add_argument("--out", default=".", help="where to download the outputs")
     transcode.add_argument("--ca", default=None, help="CA certificate ($STRONGROOM_CA)")
     transcode.set_defaults(handler=_lazy("strongroom.cli.commands", "cmd_transcode"))
