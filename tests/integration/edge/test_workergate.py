@@ -451,3 +451,17 @@ def test_it_fails_a_task_the_worker_gives_up_on(
     entry = edge_v1.status(grant["task_token"])[grant["task_token"]]
     assert (entry["status"], entry["error"], entry["error_description"]) == ("error", 1, reason)
     assert worker.post_json(grant["heartbeat_url"], {"stage": "encoding"}).status == 409
+
+
+def test_a_refused_request_is_audited_once_a_minute_not_once_a_packet(worker: SignedWorker) -> None:
+    from strongroom.edge.audit.models import AuditEvent
+
+    for _ in range(3):
+        assert refusal_code(flipped_body(worker)) == "digest_mismatch"
+
+    events = AuditEvent.objects.filter(action="worker.request_refused")
+    assert events.count() == 1
+    event = events.get()
+    assert event.actor == f"claimed:{worker.worker_id}"
+    assert event.target == "/internal/worker/claim"
+    assert event.details == {"reason": "digest_mismatch"}

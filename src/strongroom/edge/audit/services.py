@@ -6,7 +6,7 @@ import hashlib
 import json
 import logging
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -85,3 +85,21 @@ def file_vulnerability_report(*, contact: str, summary: str, details: str) -> st
     )
     logger.warning("vulnerability report %s received: operators, please triage", reference)
     return reference
+
+
+def record_refusal_once_a_minute(*, action: str, actor: str, target: str, reason: str) -> None:
+    """Audit a refused request, at most once a minute per (action, actor, reason).
+
+    Refusals come from the network; one audit row per refused packet would let anyone grow the
+    table at will, so repeats within a minute are only counted in the log.
+    """
+    since = timezone.now() - timedelta(minutes=1)
+    recent = AuditEvent.objects.filter(
+        action=action, actor=actor, created_at__gte=since, details__reason=reason
+    )
+    if recent.exists():
+        logger.info("%s by %s (%s) again within a minute: not audited again", action, actor, reason)
+        return
+    record_event(
+        action=action, actor_type="network", actor=actor, target=target, details={"reason": reason}
+    )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
@@ -19,6 +21,7 @@ from strongroom.crypto.signing import (
     sign_response,
     verify_request,
 )
+from strongroom.edge.audit.services import record_refusal_once_a_minute
 from strongroom.edge.jobs.models import Worker
 from strongroom.edge.jobs.services.workers import (
     active_worker,
@@ -77,7 +80,19 @@ def verify_signed(
         logger.warning(
             "worker request refused: %s %s (%s)", method, url.split("?", maxsplit=1)[0], exc.code
         )
+        record_refusal_once_a_minute(
+            action="worker.request_refused",
+            actor=_claimed_key(headers),
+            target=urlsplit(url).path[:200],
+            reason=exc.code,
+        )
         raise WorkerRefused(exc.code, str(exc)) from None
+
+
+def _claimed_key(headers: Mapping[str, str]) -> str:
+    """The keyid a refused request claimed (unverified: for the audit trail only)."""
+    found = re.search(r'keyid="([A-Za-z0-9_:.-]{1,40})"', headers.get("signature-input", ""))
+    return f"claimed:{found.group(1)}" if found else "unsigned"
 
 
 def resolve_only(key: Ed25519PublicKey) -> object:
