@@ -68,6 +68,11 @@ def retry_after(scope: Scope) -> int | None:
     return max(1, math.ceil(reset - time.time()))
 
 
+def over_limit(rate_name: str, *identity: str) -> bool:
+    """Count one event for `identity` under the named rate; True when it is over."""
+    return not _limiter().hit(_item(settings.RATE_LIMITS[rate_name]), rate_name, *identity)
+
+
 async def refuse(scope: Scope, send: Send, wait: int) -> None:
     message = f"Too many requests; retry after {wait} s"
     if scope["path"].startswith("/v1/"):

@@ -465,3 +465,15 @@ def test_a_refused_request_is_audited_once_a_minute_not_once_a_packet(worker: Si
     assert event.actor == f"claimed:{worker.worker_id}"
     assert event.target == "/internal/worker/claim"
     assert event.details == {"reason": "digest_mismatch"}
+
+
+def test_a_worker_flooding_heartbeats_is_refused_without_changing_its_lease(
+    worker: SignedWorker, grant: dict[str, Any], settings: Any
+) -> None:
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "heartbeat": "3/987 seconds"}
+    beats = [
+        worker.post_json(grant["heartbeat_url"], {"stage": "encoding", "percent": 10 + i})
+        for i in range(4)
+    ]
+    assert [b.status for b in beats] == [200, 200, 200, 429]
+    assert Task.objects.get().percent == 12  # the refused beat wrote nothing

@@ -117,6 +117,8 @@ RATE_LIMITS = {
     "worker": ENV.str("RATE_LIMIT_WORKER", "6000/minute"),
     "media": ENV.str("RATE_LIMIT_MEDIA", "6000/minute"),
     "other": ENV.str("RATE_LIMIT_OTHER", "600/minute"),
+    # per worker, not per address: a heartbeat every 2 s is 30 a minute
+    "heartbeat": ENV.str("RATE_LIMIT_HEARTBEAT", "120/minute"),
 }
 for _name, _rate in RATE_LIMITS.items():  # a typo stops start-up, not the first request
     try:

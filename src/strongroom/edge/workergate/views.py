@@ -18,6 +18,7 @@ from strongroom.crypto.signing import public_key_from_text
 from strongroom.edge.jobs.models import Worker
 from strongroom.edge.jobs.services import leases, workers
 from strongroom.edge.jobs.services.grants import GrantPurpose, GrantRefused, check_grant
+from strongroom.edge.ratelimit import over_limit
 from strongroom.edge.workergate.auth import (
     WorkerRefused,
     authenticate_worker,
@@ -152,12 +153,9 @@ def lease_endpoint(
                 return refusal("grant_refused", str(exc), status=403)
             try:
                 return signed_json(200, action(worker, lease_id, data), nonce)
-            except leases.LeaseLost:
-                return signed_json(409, {"error": "lease_lost"}, nonce)
-            except leases.OutputMismatch as exc:
-                return signed_json(422, {"error": "output_mismatch", "detail": str(exc)}, nonce)
-            except (KeyError, TypeError, ValueError):
-                return signed_json(400, {"error": "malformed"}, nonce)
+            except _ACTION_REFUSALS as exc:
+                status, body = _refusal_for(exc)
+                return signed_json(status, body, nonce)
 
         async def view(request: HttpRequest, lease_id: str) -> HttpResponse:
             return await sync_to_async(handle)(request, lease_id)
@@ -167,8 +165,35 @@ def lease_endpoint(
     return decorate
 
 
+class TooFrequent(Exception):
+    """A worker calls more often than its protocol needs (e.g. flooding heartbeats)."""
+
+
+_ACTION_REFUSALS = (
+    leases.LeaseLost,
+    TooFrequent,
+    leases.OutputMismatch,
+    KeyError,
+    TypeError,
+    ValueError,
+)
+
+
+def _refusal_for(exc: Exception) -> tuple[int, dict[str, str]]:
+    """What a lease action's failure answers (the worker acts on the status)."""
+    if isinstance(exc, leases.LeaseLost):
+        return 409, {"error": "lease_lost"}
+    if isinstance(exc, TooFrequent):
+        return 429, {"error": "rate_limited"}
+    if isinstance(exc, leases.OutputMismatch):
+        return 422, {"error": "output_mismatch", "detail": str(exc)}
+    return 400, {"error": "malformed"}
+
+
 @lease_endpoint(GrantPurpose.HEARTBEAT)
 def heartbeat(worker: Worker, lease_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    if over_limit("heartbeat", worker.worker_id):  # checked before any write
+        raise TooFrequent
     item, cancel = leases.heartbeat(
         lease_id, worker, str(data.get("stage", "")), number_field(data, "percent", 0, 100)
     )
