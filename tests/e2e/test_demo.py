@@ -79,3 +79,21 @@ def test_a_bad_input_file_fails_the_demo_with_a_reason(
     )
     assert done.returncode != 0
     assert "failed" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_keys_status_counts_what_the_demo_stored(
+    demo_run: tuple[Path, subprocess.CompletedProcess[str]], server_env: dict[str, str]
+) -> None:
+    data_dir, done = demo_run
+    assert done.returncode == 0
+    status = subprocess.run(
+        [sys.executable, "-m", "strongroom", "keys", "status", "--data-dir", str(data_dir)],
+        env=server_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout.splitlines()
+    primary = status[0].removeprefix("primary key: ")
+    counts = {line.split()[0]: line for line in status[1:]}
+    assert counts[primary].endswith("primary") and " 0 object" not in counts[primary]

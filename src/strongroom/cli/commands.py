@@ -145,6 +145,24 @@ def cmd_worker_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_status(args: argparse.Namespace) -> int:
+    from strongroom.cli.bootstrap import setup_django  # noqa: PLC0415
+
+    setup_django(args.data_dir)
+    from strongroom.edge.jobs.services.keys import key_usage  # noqa: PLC0415
+
+    usage = key_usage()
+    print(f"primary key: {usage.primary}")
+    for key_id in sorted(set(usage.usable) | set(usage.objects_by_key)):
+        role = (
+            "primary"
+            if key_id == usage.primary
+            else ("unwrap-only" if key_id in usage.usable else "NOT AVAILABLE")
+        )
+        print(f"{key_id}  {usage.objects_by_key.get(key_id, 0)} object(s)  {role}")
+    return 0
+
+
 def cmd_ca_path(args: argparse.Namespace) -> int:
     from strongroom.cli.bootstrap import use_data_dir  # noqa: PLC0415
 

@@ -136,6 +136,12 @@ def _admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser
         command = certs.add_parser(name, help=help_text)
         _data_dir(command)
         command.set_defaults(handler=_lazy("strongroom.cli.certs", f"cmd_certs_{name}"))
+    keys = commands.add_parser("keys", help="object encryption keys").add_subparsers(
+        dest="keys_command", required=True, metavar="KEYS_COMMAND"
+    )
+    key_status = keys.add_parser("status", help="which key wraps how many stored objects")
+    _data_dir(key_status)
+    key_status.set_defaults(handler=_lazy("strongroom.cli.commands", "cmd_keys_status"))
     workers = commands.add_parser("workers", help="list enrolled workers (= worker list)")
     _data_dir(workers)
     workers.set_defaults(handler=_lazy("strongroom.cli.commands", "cmd_worker_list"))

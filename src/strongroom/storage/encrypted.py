@@ -106,6 +106,11 @@ class EncryptedStore(DerivedOperations):
         raw = b"".join(self._backend.read(key, 0, min(HEADER_MAX_SIZE, stored)))
         return parse_header(raw, key), stored
 
+    def key_id_of(self, key: str) -> str:
+        """The id of the key-encryption key that wraps this object's data key (header only)."""
+        header, _ = self._header(validate_key(key))
+        return header.key_id
+
     def size(self, key: str) -> int:
         """Plaintext size (from the stored size; chunks are authenticated when read)."""
         header, stored = self._header(validate_key(key))
