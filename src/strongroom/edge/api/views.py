@@ -22,6 +22,7 @@ from strongroom.edge.api.forms import required_field, status_tokens, token_field
 from strongroom.edge.jobs.models import Task
 from strongroom.edge.jobs.qencode_status import status_object
 from strongroom.edge.jobs.services import tasks as task_service
+from strongroom.edge.public_url import base_url
 from strongroom.media.qencode import QueryError
 
 logger = logging.getLogger(__name__)
@@ -48,10 +49,6 @@ def qencode_endpoint(view: View) -> View:
             )
 
     return wrapper
-
-
-def base_url(request: HttpRequest) -> str:
-    return settings.PUBLIC_URL.rstrip("/") or f"{request.scheme}://{request.get_host()}"
 
 
 @qencode_endpoint

@@ -17,19 +17,16 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from strongroom.edge.audit.services import file_vulnerability_report
+from strongroom.edge.public_url import base_url
 
 EXPIRES_AFTER = timedelta(days=180)  # RFC 9116 asks for less than a year ahead
 PAGE_CSP = "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 LIMITS = {"summary": (5, 200), "details": (20, 20000), "contact": (0, 320)}
 
 
-def _base(request: HttpRequest) -> str:
-    return str(settings.PUBLIC_URL).rstrip("/") or f"{request.scheme}://{request.get_host()}"
-
-
 @require_GET
 def security_txt(request: HttpRequest) -> HttpResponse:
-    base = _base(request)
+    base = base_url(request)
     expires = (timezone.now() + EXPIRES_AFTER).replace(microsecond=0).isoformat()
     lines = [f"Contact: {base}/security/report"]
     lines += [f"Contact: {contact}" for contact in settings.SECURITY_CONTACTS]

@@ -18,6 +18,7 @@ from strongroom.crypto.signing import public_key_from_text
 from strongroom.edge.jobs.models import Worker
 from strongroom.edge.jobs.services import leases, workers
 from strongroom.edge.jobs.services.grants import GrantPurpose, GrantRefused, check_grant
+from strongroom.edge.public_url import base_url
 from strongroom.edge.ratelimit import over_limit
 from strongroom.edge.workergate.auth import (
     WorkerRefused,
@@ -57,10 +58,6 @@ def number_field(data: dict[str, Any], name: str, low: float, high: float) -> fl
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
         raise ValueError(f"{name} must be a number from {low} to {high}")
     return float(value)
-
-
-def _base(request: HttpRequest) -> str:
-    return settings.PUBLIC_URL.rstrip("/") or f"{request.scheme}://{request.get_host()}"
 
 
 def _authenticated(request: HttpRequest) -> tuple[Worker, str, dict[str, Any]]:
@@ -119,7 +116,7 @@ async def claim(request: HttpRequest) -> HttpResponse:
     except ValueError as exc:
         return signed_json(400, {"error": "malformed", "detail": str(exc)}, nonce)
     deadline = time.monotonic() + wait
-    base = _base(request)
+    base = base_url(request)
     while True:
         grant = await sync_to_async(_claim_once)(worker, base)
         if grant is not None:
