@@ -6,6 +6,7 @@ import base64
 import secrets
 
 from django.conf import settings
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 
 
@@ -17,8 +18,26 @@ class Role(models.TextChoices):
     BILLING = "billing"
 
 
+class Scope(models.TextChoices):
+    """What an API key may do. A key holds a subset; the permission table checks it."""
+
+    TASKS_WRITE = "tasks:write"
+    TASKS_READ = "tasks:read"
+    UPLOADS = "uploads"
+
+
+ALL_SCOPES = tuple(Scope)
+
+
+def default_scopes() -> list[str]:
+    """Every scope: what a Qencode client expects a plain key to be able to do."""
+    return [str(scope) for scope in ALL_SCOPES]
+
+
 class Organization(models.Model):
     name = models.CharField(max_length=120, unique=True)
+    # Owners may make a second factor compulsory for every member (staff always need one).
+    require_2fa = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -68,9 +87,24 @@ class ApiKey(models.Model):
     public_id = models.CharField(max_length=16, unique=True)
     digest = models.CharField(max_length=64)
     name = models.CharField(max_length=120, blank=True)
+    scopes = models.JSONField(default=default_scopes)  # list of Scope values
+    # The person the key acts for: a deactivated creator stops their keys at once.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="api_keys",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+    # Set on the old key when it is regenerated; it keeps working until its grace ends.
+    replaced_by = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replaces"
+    )
 
 
 class AccessToken(models.Model):
@@ -80,3 +114,43 @@ class AccessToken(models.Model):
     digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)
+
+
+class Invitation(models.Model):
+    """An invitation to join an organization with a role; only a digest of its token is kept."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Role.choices)
+    token_digest = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+
+class UserSession(AbstractBaseSession):
+    """A console session that knows its user, so sessions can be listed and ended remotely
+    (Django's own session table cannot say whose a row is)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="console_sessions",
+    )
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen = models.DateTimeField(null=True, blank=True)
+
+    @classmethod
+    def get_session_store_class(cls) -> type:
+        from strongroom.edge.accounts.sessions import SessionStore  # noqa: PLC0415  (circular: the store imports this model)
+
+        return SessionStore
