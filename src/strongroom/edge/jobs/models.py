@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from django.db import models
 
-from strongroom.edge.accounts.models import Project
+from strongroom.edge.accounts.models import ApiKey, Project
 from strongroom.edge.jobs.states import TaskStatus, WorkItemStatus
 
 
 class Task(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tasks")
+    # The key whose access token created the task: its scopes decide what the task token may do
+    # (e.g. receive tus uploads). Null for tasks made by the console or the CLI.
+    api_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+    )
     token = models.CharField(max_length=32, unique=True)
     status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.CREATED)
     percent = models.FloatField(default=0.0)
