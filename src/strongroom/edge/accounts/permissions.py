@@ -40,7 +40,8 @@ class Action(StrEnum):
     AUDIT_READ = "audit.read"
     WORKER_ENROLL = "worker.enroll"  # join tokens
     BILLING_MANAGE = "billing.manage"
-    ACCOUNT_SELF = "account.self"  # own password, email, 2FA, sessions
+    ACCOUNT_SELF = "account.self"  # own profile and sessions
+    ACCOUNT_CREDENTIALS = "account.credentials"  # own password, email, 2FA
 
 
 OWNER, ADMIN, DEVELOPER, VIEWER, BILLING = (
@@ -83,7 +84,11 @@ TABLE: dict[Action, Rule] = {
     Action.WORKER_ENROLL: Rule(MANAGERS),
     Action.BILLING_MANAGE: Rule(frozenset({OWNER, BILLING})),
     Action.ACCOUNT_SELF: Rule(EVERYONE),
+    Action.ACCOUNT_CREDENTIALS: Rule(EVERYONE, recent_auth=True),
 }
+
+# A person's own account needs no organization: these skip the membership check.
+PERSONAL = frozenset({Action.ACCOUNT_SELF, Action.ACCOUNT_CREDENTIALS})
 
 
 def allows(

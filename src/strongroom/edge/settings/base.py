@@ -4,10 +4,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import limits
+from csp.constants import NONCE, NONE, SELF
 
 from strongroom.crypto.keyfile import derive_key, load_or_create_master_key
 from strongroom.edge.datadir import resolve_data_dir
@@ -33,6 +35,12 @@ PUBLIC_URL = ENV.str("PUBLIC_URL", "")  # e.g. https://transcode.example.com; el
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
+    "django.contrib.staticfiles",
+    "django.contrib.messages",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "strongroom.edge.accounts",
     "strongroom.edge.jobs",
     "strongroom.edge.audit",
@@ -45,6 +53,16 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "strongroom.edge.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "strongroom.edge.sealed_session.SealedSessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "strongroom.edge.accounts.activity.SessionActivityMiddleware",
+    "axes.middleware.AxesMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "strongroom.edge.urls"
@@ -52,7 +70,15 @@ TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "APP_DIRS": True,
-        "OPTIONS": {"autoescape": True},
+        "OPTIONS": {
+            "autoescape": True,
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csrf",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
     }
 ]
 # security.txt lists the report form; operators may add mailto:/https: contacts (comma list).
@@ -70,6 +96,8 @@ AUTH_PASSWORD_VALIDATORS = [
         "OPTIONS": {"min_length": 12},
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "strongroom.edge.accounts.password_strength.ZxcvbnValidator"},
 ]
 USE_TZ = True
 TIME_ZONE = "UTC"
@@ -82,8 +110,75 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "no-referrer"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SECURE_HSTS_PRELOAD = True
+SECURE_CROSS_ORIGIN_RESOURCE_POLICY = "same-origin"
+# The edge only listens on TLS, so this redirect never fires for a direct client; behind a proxy
+# it keeps the console on HTTPS. API, worker and media paths are exempt: a redirect there would
+# teach clients to send credentials over plain HTTP first (ASVS 4.1.2).
+SECURE_SSL_REDIRECT = True
+SECURE_REDIRECT_EXEMPT = [r"^(?!console/|$)"]
+X_FRAME_OPTIONS = "DENY"
 if ENV.bool("TRUST_PROXY_TLS_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Console sessions: server-side rows that know their user (accounts.UserSession), in a `__Host-`
+# cookie whose value is sealed with AES-256-GCM (edge/sealed_session.py).
+SESSION_ENGINE = "strongroom.edge.accounts.sessions"
+SESSION_COOKIE_NAME = "__Host-strongroom_session"
+SESSION_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = ENV.int("SESSION_ABSOLUTE_SECONDS", 12 * 3600, minimum=300)  # absolute timeout
+SESSION_IDLE_SECONDS = ENV.int("SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
+SESSION_REAUTH_SECONDS = 10 * 60  # "sudo mode" window for sensitive actions
+SESSION_KEY_GENERATION = ENV.int("SESSION_KEY_GENERATION", 1, minimum=1)
+SESSION_SEAL_KEYS = [  # the current generation seals; the previous one still opens
+    derive_key(MASTER_KEY, f"session-cookie-{generation}")
+    for generation in range(SESSION_KEY_GENERATION, max(SESSION_KEY_GENERATION - 2, 0), -1)
+]
+CSRF_COOKIE_NAME = "__Host-strongroom_csrf"
+CSRF_COOKIE_SECURE = True
+CSRF_COOKIE_HTTPONLY = True  # templates carry the token; scripts never read the cookie
+CSRF_TRUSTED_ORIGINS = [PUBLIC_URL] if PUBLIC_URL else []
+LOGIN_URL = "console:login"
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"  # not a cookie
+
+# Sign-in: lockout after repeated failures per account and address (django-axes), then TOTP.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = ENV.int("LOGIN_FAILURE_LIMIT", 5, minimum=1, maximum=100)
+AXES_COOLOFF_TIME = timedelta(minutes=ENV.int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "console/auth/locked.html"
+AXES_VERBOSE = False
+OTP_TOTP_ISSUER = "Strongroom"
+
+# Content-Security-Policy with a fresh nonce per response; no inline script or style anywhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "media-src": [SELF, "blob:"],
+        "worker-src": [SELF, "blob:"],
+        "connect-src": [SELF],
+        "frame-src": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+        "form-action": [SELF],
+    }
+}
+
+# The console's own files (including vendored htmx, tus-js-client, hls.js), served by WhiteNoise
+# straight from the installed package: running Strongroom needs no Node and no collectstatic.
+STATIC_URL = "/static/"
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = False
 
 # Request size caps (bytes). Big bodies (tus PATCH, worker output PUT) never reach Django:
 # they are streamed by the ASGI handlers in edge/asgi.py.

@@ -1,0 +1,31 @@
+"""Sign-in, re-authentication and a person's own account pages (mounted by console/urls.py)."""
+
+from django.urls import path
+
+from strongroom.edge.console import account_views, auth_views
+
+urlpatterns = [
+    path("login", auth_views.sign_in, name="login"),
+    path("login/verify", auth_views.sign_in_verify, name="login_verify"),
+    path("logout", auth_views.sign_out, name="logout"),
+    path("reauth", auth_views.reauthenticate, name="reauth"),
+    path("account/password", account_views.password_change, name="password_change"),
+    path("account/sessions", account_views.sessions, name="sessions"),
+    path("account/sessions/<str:handle>/end", account_views.session_end, name="session_end"),
+    path(
+        "account/sessions/end-others",
+        account_views.sessions_end_others,
+        name="sessions_end_others",
+    ),
+    path("account/security", account_views.security, name="security"),
+    path(
+        "account/security/recovery-codes",
+        account_views.recovery_codes_new,
+        name="recovery_codes_new",
+    ),
+    path(
+        "account/security/disable",
+        account_views.second_factor_disable,
+        name="second_factor_disable",
+    ),
+]
