@@ -35,6 +35,8 @@ _PREFIXES = (
     ("/v1/access_token", RouteClass.AUTH),
     ("/internal/worker/enroll", RouteClass.AUTH),
     ("/security/report", RouteClass.AUTH),
+    ("/console/login", RouteClass.AUTH),  # password and second-factor steps
+    ("/console/reauth", RouteClass.AUTH),
     ("/v1/upload_file/", RouteClass.UPLOAD),
     ("/v1/", RouteClass.API),
     ("/api/v2/", RouteClass.API),
