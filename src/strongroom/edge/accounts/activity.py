@@ -17,8 +17,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from strongroom.edge.accounts.models import UserSession
+from strongroom.edge.accounts.sessions import SIGNED_IN_AT
 
-SIGNED_IN_AT = "_sr_signed_in_at"
 SEEN_AT = "_sr_seen_at"
 REAUTH_AT = "_sr_reauth_at"
 SEEN_WRITE_INTERVAL = 60

@@ -8,6 +8,7 @@ import secrets
 from django.conf import settings
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
+from django_otp.models import Device
 
 
 class Role(models.TextChoices):
@@ -146,7 +147,8 @@ class UserSession(AbstractBaseSession):
     )
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Set by the store from the session's own sign-in time: the store rewrites whole rows.
+    created_at = models.DateTimeField()
     last_seen = models.DateTimeField(null=True, blank=True)
 
     @classmethod
@@ -154,3 +156,17 @@ class UserSession(AbstractBaseSession):
         from strongroom.edge.accounts.sessions import SessionStore  # noqa: PLC0415  (circular: the store imports this model)
 
         return SessionStore
+
+
+class Passkey(Device):
+    """A WebAuthn credential (py_webauthn verifies it). As a django-otp device it marks the
+    session verified like TOTP does; it never accepts a typed token."""
+
+    credential_id = models.CharField(max_length=1400, unique=True)  # base64url, from the browser
+    public_key = models.BinaryField()  # COSE key
+    sign_count = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def verify_token(self, token: object) -> bool:  # noqa: ARG002
+        return False

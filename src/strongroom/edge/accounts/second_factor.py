@@ -15,7 +15,7 @@ from django_otp import devices_for_user
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from strongroom.edge.accounts.models import Membership
+from strongroom.edge.accounts.models import Membership, Passkey
 from strongroom.edge.audit.services import record_event
 
 RECOVERY_CODE_COUNT = 10
@@ -24,7 +24,10 @@ TOTP_DEVICE = "authenticator app"
 
 
 def has_second_factor(user: Any) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return (
+        TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+        or Passkey.objects.filter(user=user, confirmed=True).exists()
+    )
 
 
 def second_factor_required(user: Any) -> bool:
@@ -76,8 +79,16 @@ def new_recovery_codes(user: Any) -> list[str]:
 def verify_second_factor(user: Any, token: str) -> Any | None:
     """The confirmed device that accepts `token` (TOTP code or recovery code), or None."""
     token = token.strip()
+    digits = _digits(token)
     for device in devices_for_user(user, confirmed=True):
-        candidate = _digits(token) if isinstance(device, TOTPDevice) else token.lower()
+        # A 6-digit code goes only to the app, a recovery code only to the code list, so a
+        # mistyped code doesn't throttle the other device (django-otp throttles on failure).
+        if isinstance(device, TOTPDevice):
+            candidate = digits
+        elif isinstance(device, StaticDevice):
+            candidate = "" if digits else token.lower()
+        else:
+            continue  # passkeys sign in through their own endpoint
         if candidate and device.verify_token(candidate):
             if isinstance(device, StaticDevice):
                 record_event(
@@ -91,6 +102,7 @@ def disable_second_factor(user: Any) -> None:
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user).delete()
         StaticDevice.objects.filter(user=user).delete()
+        Passkey.objects.filter(user=user).delete()
     record_event(action="auth.2fa_disabled", actor_type="user", actor=f"user:{user.pk}")
 
 

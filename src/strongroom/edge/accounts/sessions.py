@@ -7,6 +7,7 @@ the session, so listing and ending a user's sessions is one indexed query.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.sessions.backends.db import SessionStore as DbStore
@@ -18,6 +19,7 @@ from strongroom.edge.accounts.models import UserSession
 CLIENT_IP = "_sr_client_ip"
 CLIENT_AGENT = "_sr_client_agent"
 USER_ID = "_auth_user_id"
+SIGNED_IN_AT = "_sr_signed_in_at"  # written by accounts.activity.mark_signed_in
 
 
 class SessionStore(DbStore):
@@ -31,7 +33,12 @@ class SessionStore(DbStore):
         instance.user_id = int(user_id) if user_id is not None else None
         instance.ip_address = data.get(CLIENT_IP) or None
         instance.user_agent = str(data.get(CLIENT_AGENT, ""))[:300]
-        instance.last_seen = timezone.now()
+        now = timezone.now()
+        signed_in = data.get(SIGNED_IN_AT)
+        instance.created_at = (
+            datetime.fromtimestamp(signed_in, tz=UTC) if isinstance(signed_in, float) else now
+        )
+        instance.last_seen = now
         return instance
 
 

@@ -13,7 +13,6 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.db import transaction
 from django.db.models.signals import pre_save
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -34,9 +33,8 @@ def end_sessions_on_credential_change(sender: Any, instance: Any, **_: Any) -> N
     deactivated = before["is_active"] and not instance.is_active
     new_password = before["password"] != instance.password
     if deactivated or new_password:
-        user_id = instance.pk
-        reason = "deactivated" if deactivated else "password changed"
-        transaction.on_commit(lambda: _end_all(user_id, reason))
+        # In the same transaction as the change: both happen or neither does.
+        _end_all(instance.pk, "deactivated" if deactivated else "password changed")
 
 
 def _end_all(user_id: int, reason: str) -> None:

@@ -14,9 +14,11 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from strongroom.edge.accounts import passkeys
 from strongroom.edge.accounts.activity import mark_signed_in
-from strongroom.edge.accounts.models import UserSession
+from strongroom.edge.accounts.models import Passkey, UserSession
 from strongroom.edge.accounts.permissions import Action
 from strongroom.edge.accounts.second_factor import (
     confirm_totp,
@@ -101,30 +103,38 @@ def sessions_end_others(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @console_view(Action.ACCOUNT_CREDENTIALS)
 def security(request: HttpRequest) -> HttpResponse:
-    """Set up an authenticator app (QR code, then a code from it), or manage the one enrolled."""
+    """Second factors: an authenticator app (QR code, then a code from it) and passkeys."""
     user = request.user
-    if has_second_factor(user):
-        return render(
-            request,
-            "console/auth/security.html",
-            {"enrolled": True, "required": second_factor_required(user)},
-        )
-    device = pending_totp(user) or start_totp_enrollment(user)
+    totp_enrolled = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
     form = CodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        codes = confirm_totp(user, device, form.cleaned_data["code"])
-        if codes is not None:
-            otp_login(request, device)
-            return render(request, "console/auth/recovery_codes.html", {"codes": codes})
-        form.add_error("code", "That code is not valid. Check the time on your phone.")
-    context = {
-        "enrolled": False,
+    context: dict[str, object] = {
+        "totp_enrolled": totp_enrolled,
+        "enrolled": has_second_factor(user),
         "required": second_factor_required(user),
-        "qr_data_uri": totp_qr_data_uri(device),
-        "secret": base64.b32encode(device.bin_key).decode().rstrip("="),  # for manual entry
+        "passkeys": Passkey.objects.filter(user=user, confirmed=True).order_by("created_at"),
         "form": form,
     }
+    if not totp_enrolled:
+        device = pending_totp(user) or start_totp_enrollment(user)
+        if request.method == "POST" and form.is_valid():
+            codes = confirm_totp(user, device, form.cleaned_data["code"])
+            if codes is not None:
+                otp_login(request, device)
+                return render(request, "console/auth/recovery_codes.html", {"codes": codes})
+            form.add_error("code", "That code is not valid. Check the time on your phone.")
+        context["qr_data_uri"] = totp_qr_data_uri(device)
+        # For typing into an app by hand: the same secret the QR code carries.
+        context["secret"] = base64.b32encode(device.bin_key).decode().rstrip("=")
     return render(request, "console/auth/security.html", context)
+
+
+@require_POST
+@console_view(Action.ACCOUNT_CREDENTIALS)
+def passkey_remove(request: HttpRequest, passkey_id: int) -> HttpResponse:
+    if not passkeys.remove(request.user, passkey_id):
+        raise Http404
+    messages.success(request, "Passkey removed.")
+    return HttpResponseRedirect(reverse("console:security"))
 
 
 @require_POST

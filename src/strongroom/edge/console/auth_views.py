@@ -53,7 +53,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         if user is not None:
             return _after_password(request, user)
         form.add_error(None, "Wrong email or password.")
-    return render(request, "console/auth/login.html", {"form": form, "next": _next(request)})
+    return render(request, "console/auth/login.html", {"form": form, "next": next_url(request)})
 
 
 def _after_password(request: HttpRequest, user: Any) -> HttpResponse:
@@ -63,31 +63,31 @@ def _after_password(request: HttpRequest, user: Any) -> HttpResponse:
         request.session[PENDING_AT] = time.time()
         request.session[PENDING_FAILURES] = 0
         return _redirect_keeping_next(request, "console:login_verify")
-    _sign_in(request, user, device=None)
-    return HttpResponseRedirect(_next(request))
+    complete_sign_in(request, user, device=None)
+    return HttpResponseRedirect(next_url(request))
 
 
 @never_cache
 @require_http_methods(["GET", "POST"])
 def sign_in_verify(request: HttpRequest) -> HttpResponse:
-    user = _pending_user(request)
+    user = pending_user(request)
     if user is None:
         return _redirect_keeping_next(request, "console:login")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         device = verify_second_factor(user, form.cleaned_data["code"])
         if device is not None:
-            _sign_in(request, user, device=device)
-            return HttpResponseRedirect(_next(request))
+            complete_sign_in(request, user, device=device)
+            return HttpResponseRedirect(next_url(request))
         request.session[PENDING_FAILURES] = request.session.get(PENDING_FAILURES, 0) + 1
         if request.session[PENDING_FAILURES] >= MAX_CODE_FAILURES:
             request.session.flush()
             return _redirect_keeping_next(request, "console:login")
         form.add_error("code", "That code is not valid.")
-    return render(request, "console/auth/verify.html", {"form": form, "next": _next(request)})
+    return render(request, "console/auth/verify.html", {"form": form, "next": next_url(request)})
 
 
-def _pending_user(request: HttpRequest) -> Any | None:
+def pending_user(request: HttpRequest) -> Any | None:
     user_id, started = request.session.get(PENDING_USER), request.session.get(PENDING_AT)
     if user_id is None or not isinstance(started, float):
         return None
@@ -97,7 +97,7 @@ def _pending_user(request: HttpRequest) -> Any | None:
     return get_user_model().objects.filter(pk=user_id, is_active=True).first()
 
 
-def _sign_in(request: HttpRequest, user: Any, *, device: Any | None) -> None:
+def complete_sign_in(request: HttpRequest, user: Any, *, device: Any | None) -> None:
     for key in (PENDING_USER, PENDING_AT, PENDING_FAILURES):
         request.session.pop(key, None)
     # Recorded before login() so the session row is created with them (accounts.sessions).
@@ -126,12 +126,12 @@ def reauthenticate(request: HttpRequest) -> HttpResponse:
         # authenticate() so django-axes counts failures here too.
         if authenticate(request, username=username, password=form.cleaned_data["password"]):
             mark_reauthenticated(request)
-            return HttpResponseRedirect(_next(request))
+            return HttpResponseRedirect(next_url(request))
         form.add_error("password", "Wrong password.")
-    return render(request, "console/auth/reauth.html", {"form": form, "next": _next(request)})
+    return render(request, "console/auth/reauth.html", {"form": form, "next": next_url(request)})
 
 
-def _next(request: HttpRequest) -> str:
+def next_url(request: HttpRequest) -> str:
     """Where to go after signing in: only a path on this site, else the dashboard."""
     target = request.POST.get("next") or request.GET.get("next") or ""
     safe = url_has_allowed_host_and_scheme(
@@ -143,4 +143,4 @@ def _next(request: HttpRequest) -> str:
 
 
 def _redirect_keeping_next(request: HttpRequest, name: str) -> HttpResponse:
-    return HttpResponseRedirect(f"{reverse(name)}?{urlencode({'next': _next(request)})}")
+    return HttpResponseRedirect(f"{reverse(name)}?{urlencode({'next': next_url(request)})}")
