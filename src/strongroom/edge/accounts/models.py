@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import base64
 import secrets
+import uuid
 
 from django.conf import settings
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django_otp.models import Device
+
+from strongroom.edge.encrypted_fields import EncryptedFieldsModel, EncryptedTextField
 
 
 class Role(models.TextChoices):
@@ -63,13 +66,16 @@ def new_webhook_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-class Project(models.Model):
+class Project(EncryptedFieldsModel):
+    ENCRYPTION_ROW_FIELD = "uid"
+
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="projects"
     )
     name = models.CharField(max_length=120)
-    # Signs the project's callbacks (webhook-signature); encrypted at rest with the database.
-    webhook_secret = models.CharField(max_length=80, default=new_webhook_secret)
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Signs the project's callbacks (webhook-signature); only ciphertext reaches the database.
+    webhook_secret = EncryptedTextField(default=new_webhook_secret)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
