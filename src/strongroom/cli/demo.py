@@ -65,9 +65,12 @@ def _sample_clip(runner: Runner, folder: Path) -> Path:
 
 
 def _demo_api_key() -> str:
-    from strongroom.edge.accounts.services import create_api_key, ensure_project  # noqa: PLC0415
+    from strongroom.edge.accounts.apikeys import Actor, create_api_key  # noqa: PLC0415
+    from strongroom.edge.accounts.services import ensure_project  # noqa: PLC0415
 
-    return create_api_key(ensure_project("demo", "demo"), name="strongroom demo")
+    return create_api_key(
+        ensure_project("demo", "demo"), name="strongroom demo", actor=Actor.cli("demo")
+    )
 
 
 def _start_edge(data_root: Path, info_path: Path) -> EdgeHandle:

@@ -4,18 +4,23 @@ Django's test client or through the whole ASGI app, enrolled workers, started ta
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import Client
 
+from strongroom.edge.accounts.apikeys import Actor, create_api_key
 from strongroom.edge.accounts.models import Project
-from strongroom.edge.accounts.services import create_api_key, ensure_project
+from strongroom.edge.accounts.services import ensure_project
 from strongroom.edge.jobs.models import Task
 from strongroom.edge.jobs.services import tasks as task_service
 from strongroom.edge.jobs.services.workers import create_join_token
 from tests.integration.edge.edge_client import EdgeClient
 from tests.integration.edge.qencode_api import DjangoForms, QencodeApi, query_text
 from tests.integration.edge.signed_worker import SignedWorker, enroll
+
+OPERATOR = Actor.cli("tests")
 
 
 @pytest.fixture
@@ -30,7 +35,18 @@ def other_project(db: None) -> Project:
 
 @pytest.fixture
 def api_key(project: Project) -> str:
-    return create_api_key(project)
+    return create_api_key(project, name="tests", actor=OPERATOR)
+
+
+@pytest.fixture
+def person(db: None) -> Any:
+    """A console user; keys they create stop when they are deactivated."""
+    return get_user_model().objects.create_user(username="dev@example.com", password="x" * 16)
+
+
+@pytest.fixture
+def persons_key(project: Project, person: Any) -> str:
+    return create_api_key(project, name="p", created_by=person, actor=Actor.user(person))
 
 
 @pytest.fixture

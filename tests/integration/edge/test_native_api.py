@@ -8,14 +8,15 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from strongroom.edge.accounts.apikeys import Actor, create_api_key
 from strongroom.edge.accounts.models import Project
-from strongroom.edge.accounts.services import create_api_key
 from strongroom.edge.jobs.models import Task, WorkItem
 from strongroom.edge.jobs.services.objects import object_store
 from strongroom.edge.jobs.states import TaskStatus, WorkItemStatus
 from tests.integration.edge.qencode_api import HLS_FORMAT, MP4_FORMAT, query_text
 from tests.integration.edge.signed_worker import SignedWorker
 
+OPERATOR = Actor.cli("tests")
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
@@ -36,7 +37,10 @@ def test_another_projects_task_is_not_found(
     client: Client, other_project: Project, start_task: Callable[..., Task]
 ) -> None:
     task = start_task()
-    answer = client.get(f"/api/v2/tasks/{task.token}", **bearer(create_api_key(other_project)))
+    answer = client.get(
+        f"/api/v2/tasks/{task.token}",
+        **bearer(create_api_key(other_project, name="other", actor=OPERATOR)),
+    )
     assert answer.status_code == 404
 
 

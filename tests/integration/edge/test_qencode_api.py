@@ -15,8 +15,8 @@ from django.test import Client
 from django.utils import timezone
 
 from strongroom.crypto.apikeys import PREFIX, _checksum, generate_api_key, parse_api_key
+from strongroom.edge.accounts.apikeys import Actor, revoke_api_key
 from strongroom.edge.accounts.models import AccessToken, ApiKey, Project
-from strongroom.edge.accounts.services import revoke_api_key
 from strongroom.edge.jobs.models import Output, Task, Upload, WorkItem
 from strongroom.edge.jobs.services import tasks as task_service
 from strongroom.edge.jobs.services.transitions import move_task
@@ -36,6 +36,7 @@ from tests.integration.edge.qencode_api import (
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 UNKNOWN_TOKEN = "0" * 32
 
+OPERATOR = Actor.cli("tests")
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 
@@ -85,7 +86,7 @@ def test_it_refuses_an_unknown_api_key(
 
 
 def test_it_refuses_a_revoked_api_key(v1: QencodeApi, api_key: str) -> None:
-    revoke_api_key(ApiKey.objects.get())
+    revoke_api_key(ApiKey.objects.get(), actor=OPERATOR)
     refused(v1, "access_token", 3, api_key=api_key)
 
 
@@ -127,7 +128,7 @@ def test_it_answers_token_not_found_for_an_expired_token(v1: QencodeApi, api_key
 def test_it_refuses_a_token_of_a_revoked_key(v1: QencodeApi, api_key: str, revoke: str) -> None:
     token = v1.session_token(api_key)
     if revoke == "service":
-        revoke_api_key(ApiKey.objects.get())
+        revoke_api_key(ApiKey.objects.get(), actor=OPERATOR)
     else:  # even if a token row survived, a revoked key's tokens are dead
         ApiKey.objects.update(revoked_at=timezone.now())
 
@@ -178,9 +179,9 @@ def test_it_refuses_an_unknown_output_type(v1: QencodeApi, task_token: str) -> N
 
 
 def test_it_names_an_output_type_it_does_not_support_yet(v1: QencodeApi, task_token: str) -> None:
-    query = query_text(formats=[{"output": "advanced_dash"}])
+    query = query_text(formats=[{"output": "speech_to_text"}])
     message = refused(v1, "start_encode2", 14, task_token=task_token, query=query)
-    assert "advanced_dash" in message
+    assert "speech_to_text" in message
 
 
 @pytest.mark.parametrize(

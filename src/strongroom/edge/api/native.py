@@ -13,15 +13,16 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
+from strongroom.edge.accounts.apikeys import ScopeMissing, authenticate_api_key, require_scope
 from strongroom.edge.accounts.models import ApiKey
-from strongroom.edge.accounts.services import authenticate_api_key
+from strongroom.edge.accounts.permissions import Action
 from strongroom.edge.jobs.models import Task
 from strongroom.edge.jobs.services.cancel import TaskNotCancellable, cancel_task
 
 
 class ApiKeyBearer(HttpBearer):
-    def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:  # noqa: ARG002
-        return authenticate_api_key(token)
+    def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
+        return authenticate_api_key(token, address=request.META.get("REMOTE_ADDR"))
 
 
 api = NinjaAPI(
@@ -57,8 +58,12 @@ def _task_out(task: Task) -> dict[str, Any]:
     }
 
 
-def _project_task(request: HttpRequest, token: str) -> Task:
+def _project_task(request: HttpRequest, token: str, action: Action) -> Task:
     key: ApiKey = request.auth  # type: ignore[attr-defined]
+    try:  # before the lookup, so a key without the scope learns nothing about tokens
+        require_scope(key, action)
+    except ScopeMissing as exc:
+        raise HttpError(403, str(exc)) from None
     task = Task.objects.filter(project=key.project, token=token).first()
     if task is None:
         raise HttpError(404, "No task with that token in this project")
@@ -67,12 +72,12 @@ def _project_task(request: HttpRequest, token: str) -> Task:
 
 @api.get("/tasks/{task_token}", response=TaskOut)
 def get_task(request: HttpRequest, task_token: str) -> dict[str, Any]:
-    return _task_out(_project_task(request, task_token))
+    return _task_out(_project_task(request, task_token, Action.TASK_READ))
 
 
 @api.post("/tasks/{task_token}/cancel", response=TaskOut)
 def cancel(request: HttpRequest, task_token: str) -> dict[str, Any]:
-    task = _project_task(request, task_token)
+    task = _project_task(request, task_token, Action.TASK_CANCEL)
     try:
         return _task_out(cancel_task(task.project, task.token))
     except TaskNotCancellable:

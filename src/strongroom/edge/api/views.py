@@ -12,11 +12,14 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from strongroom.crypto.apikeys import parse_api_key
-from strongroom.edge.accounts.services import (
+from strongroom.edge.accounts.apikeys import (
+    ScopeMissing,
     authenticate_api_key,
     issue_access_token,
-    project_for_access_token,
+    key_for_access_token,
+    require_scope,
 )
+from strongroom.edge.accounts.permissions import Action
 from strongroom.edge.api.envelope import ApiFailure, QencodeError, failure, success
 from strongroom.edge.api.forms import required_field, status_tokens, token_field
 from strongroom.edge.jobs.models import Task
@@ -26,6 +29,9 @@ from strongroom.edge.public_url import base_url
 from strongroom.media.qencode import QueryError
 
 logger = logging.getLogger(__name__)
+# Qencode's table has no "forbidden" code. "Token failed validation" is the closest; error 5
+# ("Token not found") would be wrong, as the Node client re-fetches a token and retries on it.
+SCOPE_REFUSED = QencodeError.BAD_TOKEN
 View = Callable[[HttpRequest], JsonResponse]
 
 
@@ -43,6 +49,8 @@ def qencode_endpoint(view: View) -> View:
             return view(request)
         except ApiFailure as exc:
             return failure(exc.code, exc.message)
+        except ScopeMissing as exc:  # create_task, or start_encode2 on a key-made task
+            return failure(SCOPE_REFUSED, str(exc))
         except (RequestDataTooBig, TooManyFieldsSent):
             return failure(
                 QencodeError.FIELD_REQUIRED, "The request has too many or too large fields"
@@ -56,7 +64,7 @@ def access_token(request: HttpRequest) -> JsonResponse:
     key_text = required_field(request, "api_key", max_length=200)
     if parse_api_key(key_text) is None:  # shape and checksum, before any database lookup
         raise ApiFailure(QencodeError.BAD_APP_ID, "API key is malformed")
-    key = authenticate_api_key(key_text)
+    key = authenticate_api_key(key_text, address=request.META.get("REMOTE_ADDR"))
     if key is None:
         raise ApiFailure(QencodeError.APP_ID_NOT_FOUND, "API key not found")
     issued = issue_access_token(key)
@@ -66,10 +74,11 @@ def access_token(request: HttpRequest) -> JsonResponse:
 @qencode_endpoint
 def create_task(request: HttpRequest) -> JsonResponse:
     token = token_field(request, "token", QencodeError.BAD_TOKEN)
-    project = project_for_access_token(token)
-    if project is None:
+    key = key_for_access_token(token)
+    if key is None:
         raise ApiFailure(QencodeError.TOKEN_NOT_FOUND, "Token not found")
-    task = task_service.create_task(project)
+    require_scope(key, Action.TASK_CREATE)
+    task = task_service.create_task(key.project, api_key=key)
     return success(task_token=task.token, upload_url=f"{base_url(request)}/v1/upload_file")
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
+from strongroom.edge.accounts.apikeys import ScopeMissing
 from strongroom.edge.asgi_io import (
     BodyTooLarge,
     ClientDisconnected,
@@ -119,6 +120,8 @@ async def _create(
         ) from None
     except uploads.UploadNotFound:
         raise TusError(404, "task not found or already started") from None
+    except ScopeMissing as exc:
+        raise TusError(403, str(exc)) from None
     location = f"{base_url(scope, settings.PUBLIC_URL)}{PREFIX}{task_token}/{upload.uuid}"
     extra = {"location": location, "upload-offset": "0"}
     if headers.get("content-type") == OCTET_STREAM and int(headers.get("content-length", "0") or 0):

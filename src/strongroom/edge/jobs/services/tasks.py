@@ -8,7 +8,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from strongroom.edge.accounts.models import Project
+from strongroom.edge.accounts.apikeys import require_scope
+from strongroom.edge.accounts.models import ApiKey, Project
+from strongroom.edge.accounts.permissions import Action
 from strongroom.edge.jobs.models import Output, Task, Upload, WorkItem
 from strongroom.edge.jobs.services.transitions import move_task
 from strongroom.edge.jobs.states import TaskStatus
@@ -35,12 +37,13 @@ class PayloadTooLong(Exception):
     """`payload` is longer than Qencode's 1000 characters."""
 
 
-def create_task(project: Project) -> Task:
-    return Task.objects.create(project=project, token=secrets.token_hex(16))
+def create_task(project: Project, api_key: ApiKey | None = None) -> Task:
+    """A new task; `api_key` is the key whose access token asked (None: console or CLI)."""
+    return Task.objects.create(project=project, api_key=api_key, token=secrets.token_hex(16))
 
 
 def find_task(token: str) -> Task:
-    task = Task.objects.select_related("project").filter(token=token).first()
+    task = Task.objects.select_related("project", "api_key").filter(token=token).first()
     if task is None:
         raise TaskNotFound(token)
     return task
@@ -49,14 +52,16 @@ def find_task(token: str) -> Task:
 def start_task(token: str, query_text: str, payload: str = "") -> Task:
     """Validate the query, then persist the spec, outputs and work item in one transaction.
 
-    Raises QueryError (from the query parser), TaskNotFound, TaskAlreadyStarted,
-    SourceUnavailable or PayloadTooLong; on any of them nothing is written.
+    Raises QueryError (from the query parser), TaskNotFound, ScopeMissing (the task's key may
+    not write tasks), TaskAlreadyStarted, SourceUnavailable or PayloadTooLong; on any of them
+    nothing is written.
     """
     if len(payload) > MAX_PAYLOAD_CHARS:
         raise PayloadTooLong
     spec = parse_start_encode2_query(query_text)
     with transaction.atomic():
         task = find_task(token)
+        require_scope(task.api_key, Action.TASK_CREATE)
         source_size = _check_source(task, spec)
         if not move_task(
             task.pk,

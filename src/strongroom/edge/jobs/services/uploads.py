@@ -8,6 +8,8 @@ import secrets
 from django.conf import settings
 from django.db import transaction
 
+from strongroom.edge.accounts.apikeys import require_scope
+from strongroom.edge.accounts.permissions import Action
 from strongroom.edge.jobs.models import Task, Upload
 from strongroom.edge.jobs.services.objects import object_store
 from strongroom.edge.jobs.states import TaskStatus
@@ -26,11 +28,17 @@ class OffsetConflict(Exception):
 
 
 def create_upload(task_token: str, length: int) -> Upload:
+    """Raises UploadTooLarge, UploadNotFound, or ScopeMissing when the task's key lacks uploads."""
     if length > settings.TUS_MAX_SIZE:
         raise UploadTooLarge
-    task = Task.objects.filter(token=task_token, status=TaskStatus.CREATED).first()
+    task = (
+        Task.objects.select_related("api_key")
+        .filter(token=task_token, status=TaskStatus.CREATED)
+        .first()
+    )
     if task is None:
         raise UploadNotFound(task_token)
+    require_scope(task.api_key, Action.UPLOAD)
     # An empty upload is complete at once (the worker will refuse it as media, with a reason).
     sha256 = hashlib.sha256(b"").hexdigest() if length == 0 else ""
     return Upload.objects.create(
