@@ -8,6 +8,7 @@ idle and absolute timeouts; re-authentication for sensitive pages; no open redir
 
 from __future__ import annotations
 
+import secrets
 import time
 
 import pytest
@@ -245,3 +246,15 @@ def test_login_page_without_csrf_token_is_refused(user):
     strict = Client(enforce_csrf_checks=True)
     answer = strict.post("/console/login", {"username": EMAIL, "password": PASSWORD}, secure=True)
     assert answer.status_code == 403
+
+
+def test_a_signed_in_person_has_a_rate_limit_of_their_own(user, settings):
+    # A rate no other test uses: limits keeps one counter per rate string.
+    settings.RATE_LIMITS = {
+        **settings.RATE_LIMITS,
+        "user": f"3/{secrets.randbelow(900) + 100} seconds",
+    }
+    client = signed_in_client(user)  # the sign-in POST itself is anonymous: not counted
+    answers = [client.get("/console/account/sessions", secure=True) for _ in range(4)]
+    assert [a.status_code for a in answers[:3]] == [200, 200, 200]
+    assert answers[3].status_code == 429 and answers[3]["Retry-After"] == "60"

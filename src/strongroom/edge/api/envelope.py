@@ -17,6 +17,7 @@ class QencodeError(IntEnum):
     APP_ID_NOT_FOUND = 3
     BAD_TOKEN = 4
     TOKEN_NOT_FOUND = 5
+    SYSTEM_BUSY = 8  # also what the edge's rate limits answer
     BAD_PAYLOAD = 9
     PROJECT_NOT_FOUND = 10
     BAD_TOKENS = 13

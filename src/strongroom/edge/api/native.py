@@ -14,6 +14,7 @@ from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
 from strongroom.edge.accounts.apikeys import ScopeMissing, authenticate_api_key, require_scope
+from strongroom.edge.accounts.key_rate import KeyRateLimited, check_key_rate
 from strongroom.edge.accounts.models import ApiKey
 from strongroom.edge.accounts.permissions import Action
 from strongroom.edge.jobs.models import Task
@@ -22,7 +23,13 @@ from strongroom.edge.jobs.services.cancel import TaskNotCancellable, cancel_task
 
 class ApiKeyBearer(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
-        return authenticate_api_key(token, address=request.META.get("REMOTE_ADDR"))
+        key = authenticate_api_key(token, address=request.META.get("REMOTE_ADDR"))
+        if key is not None:
+            try:
+                check_key_rate(key)
+            except KeyRateLimited as exc:
+                raise HttpError(429, str(exc)) from None
+        return key
 
 
 api = NinjaAPI(
@@ -35,6 +42,14 @@ class OutputOut(Schema):
     kind: str
     user_tag: str
     files: int
+
+
+class ErrorOut(Schema):
+    detail: str
+
+
+# Every answer a client can get is in the OpenAPI document (schemathesis checks it).
+ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 429: ErrorOut}
 
 
 class TaskOut(Schema):
@@ -70,12 +85,12 @@ def _project_task(request: HttpRequest, token: str, action: Action) -> Task:
     return task
 
 
-@api.get("/tasks/{task_token}", response=TaskOut)
+@api.get("/tasks/{task_token}", response={200: TaskOut, **ERRORS})
 def get_task(request: HttpRequest, task_token: str) -> dict[str, Any]:
     return _task_out(_project_task(request, task_token, Action.TASK_READ))
 
 
-@api.post("/tasks/{task_token}/cancel", response=TaskOut)
+@api.post("/tasks/{task_token}/cancel", response={200: TaskOut, 409: ErrorOut, **ERRORS})
 def cancel(request: HttpRequest, task_token: str) -> dict[str, Any]:
     task = _project_task(request, task_token, Action.TASK_CANCEL)
     try:

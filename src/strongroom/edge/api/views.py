@@ -19,6 +19,7 @@ from strongroom.edge.accounts.apikeys import (
     key_for_access_token,
     require_scope,
 )
+from strongroom.edge.accounts.key_rate import KeyRateLimited, check_key_rate
 from strongroom.edge.accounts.permissions import Action
 from strongroom.edge.api.envelope import ApiFailure, QencodeError, failure, success
 from strongroom.edge.api.forms import required_field, status_tokens, token_field
@@ -51,6 +52,10 @@ def qencode_endpoint(view: View) -> View:
             return failure(exc.code, exc.message)
         except ScopeMissing as exc:  # create_task, or start_encode2 on a key-made task
             return failure(SCOPE_REFUSED, str(exc))
+        except KeyRateLimited as exc:
+            response = failure(QencodeError.SYSTEM_BUSY, str(exc), status=429)
+            response["Retry-After"] = str(exc.retry_after)
+            return response
         except (RequestDataTooBig, TooManyFieldsSent):
             return failure(
                 QencodeError.FIELD_REQUIRED, "The request has too many or too large fields"
@@ -67,6 +72,7 @@ def access_token(request: HttpRequest) -> JsonResponse:
     key = authenticate_api_key(key_text, address=request.META.get("REMOTE_ADDR"))
     if key is None:
         raise ApiFailure(QencodeError.APP_ID_NOT_FOUND, "API key not found")
+    check_key_rate(key)
     issued = issue_access_token(key)
     return success(token=issued.token, expire=issued.expires_at.strftime("%Y-%m-%dT%H:%M:%S"))
 
@@ -78,6 +84,7 @@ def create_task(request: HttpRequest) -> JsonResponse:
     if key is None:
         raise ApiFailure(QencodeError.TOKEN_NOT_FOUND, "Token not found")
     require_scope(key, Action.TASK_CREATE)
+    check_key_rate(key)
     task = task_service.create_task(key.project, api_key=key)
     return success(task_token=task.token, upload_url=f"{base_url(request)}/v1/upload_file")
 
