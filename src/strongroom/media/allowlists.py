@@ -5,9 +5,9 @@ Untrusted sources get an explicit protocol, demuxer and decoder allowlist: no ``
 one of those), and only the decoders of formats we mean to accept, because every decoder
 compiled into ffmpeg is attack surface (e.g. the 2026 MagicYUV heap overflow). Our own
 outputs are re-read only for verification, with the demuxers and decoders of exactly the
-formats we write (``hls``; mp4, webm, mp3, flac; ``image2`` and the png/jpeg/webp readers for
-thumbnails, whose numbered series it reads in one pass; gif and animated webp) and nothing
-else. Generated sample clips come from ``lavfi`` and are trusted.
+formats we write (``hls``, ``dash``; mp4, webm, mp3, flac; ``image2`` and the png/jpeg/webp
+readers for thumbnails, whose numbered series it reads in one pass; gif and animated webp)
+and nothing else. Generated sample clips come from ``lavfi`` and are trusted.
 """
 
 from __future__ import annotations
@@ -53,11 +53,12 @@ POLICIES: dict[InputPolicy, Allowlist] = {
         formats=_SOURCE_FORMATS,
         codecs=f"{_SOURCE_VIDEO_DECODERS},{_SOURCE_AUDIO_DECODERS}",
     ),
-    # hls opens its segments through "file" and needs mpegts to read them.
+    # hls and dash open their segments through "file"; hls needs mpegts to read them, dash
+    # mov (CMAF) or matroska (WebM).
     InputPolicy.OWN_OUTPUT: Allowlist(
         protocols="file",
         formats=(
-            "hls,mpegts,mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,mp3,flac,"
+            "hls,dash,mpegts,mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,mp3,flac,"
             "image2,png_pipe,jpeg_pipe,webp_pipe,gif,webp_anim"
         ),
         codecs=(

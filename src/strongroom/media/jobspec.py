@@ -16,7 +16,14 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from strongroom.media.output_kinds import TRAITS, ImageFormat, OutputKind, codec_problem
+from strongroom.media.output_kinds import (
+    DEFAULT_MANIFESTS,
+    LADDER_KINDS,
+    TRAITS,
+    ImageFormat,
+    OutputKind,
+    codec_problem,
+)
 
 __all__ = [
     "ImageFormat",
@@ -25,6 +32,7 @@ __all__ = [
     "OutputKind",
     "OutputSpec",
     "Rendition",
+    "RepackSettings",
     "required_labels",
 ]
 
@@ -55,7 +63,7 @@ AUDIO_SAMPLE_RATES = frozenset(
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 _TUS_SOURCE = re.compile(r"^tus:[0-9a-f]{32}$|^tus:[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$")
-_PLAYLIST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\.m3u8$")
+_PLAYLIST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\.(m3u8|mpd)$")
 _KEYFRAME_SECONDS = re.compile(r"^\d{1,3}(\.\d{1,3})?s$")
 _KEYFRAME_FRAMES = re.compile(r"^\d{1,4}$")
 _FRAMERATE = re.compile(r"^\d{1,6}(\.\d{1,6})?$|^\d{1,6}/\d{1,6}$")
@@ -197,12 +205,40 @@ class ImageSettings(BaseModel):
     columns: int | None = Field(default=None, ge=SPRITE_COLUMNS[0], le=SPRITE_COLUMNS[1])
 
 
+RepackContainer = Literal["mp4", "mov", "mkv", "webm", "ts"]
+
+
+class RepackSettings(BaseModel):
+    """What a ``repack`` output keeps of the source (Qencode's ``*_copy`` flags, default keep)
+    and the container it writes. Streams are copied, never re-encoded; whether the source's
+    codecs fit the container is known only once the source is probed (``repack_plan``).
+    """
+
+    model_config = _FROZEN
+
+    container: RepackContainer = "mp4"
+    video: bool = True
+    audio: bool = True
+    subtitles: bool = True
+    metadata: bool = True
+
+    @model_validator(mode="after")
+    def _keeps_something(self) -> Self:
+        if not (self.video or self.audio):
+            raise ValueError("a repack output must keep the video or the audio")
+        return self
+
+
 class OutputSpec(BaseModel):
     """One requested output (one Qencode ``format[]`` entry).
 
-    ``renditions``: one for every kind except ``advanced_hls`` (1 to 8) and ``metadata``
-    (none). For picture kinds the rendition carries only the picture size (and ``framerate``
-    for gif); ``images`` holds the picture options (None: all defaults).
+    ``renditions``: one for every kind except the ladders (``advanced_hls``,
+    ``advanced_dash``, ``webm_dash``: 1 to 8) and ``metadata``/``repack`` (none). For picture
+    kinds the rendition carries only the picture size (and ``framerate`` for gif); ``images``
+    holds the picture options (None: all defaults). ``playlist_name`` (None: the kind's default,
+    see ``manifest_name``) ends in .m3u8 for HLS kinds and .mpd for DASH kinds;
+    ``create_m3u8_playlist`` (advanced_dash) also writes an HLS master over the same segments;
+    ``repack`` holds a repack output's settings (None: all defaults).
     """
 
     model_config = _FROZEN
@@ -211,8 +247,10 @@ class OutputSpec(BaseModel):
     kind: OutputKind
     renditions: list[Rendition] = Field(default_factory=list, max_length=MAX_STREAMS)
     segment_duration: int = Field(default=9, ge=SEGMENT_SECONDS[0], le=SEGMENT_SECONDS[1])
-    playlist_name: str = Field(default="playlist.m3u8", pattern=_PLAYLIST_NAME.pattern)
+    playlist_name: str | None = Field(default=None, pattern=_PLAYLIST_NAME.pattern)
     separate_audio: bool = True
+    create_m3u8_playlist: bool = False
+    repack: RepackSettings | None = None
     start_time: float | None = Field(default=None, ge=0, le=MAX_CLIP_SECONDS)
     duration: float | None = Field(default=None, gt=0, le=MAX_CLIP_SECONDS)
     images: ImageSettings | None = None
@@ -220,7 +258,9 @@ class OutputSpec(BaseModel):
 
     @model_validator(mode="after")
     def _fits_its_kind(self) -> Self:
-        problem = _rendition_count_problem(self) or _images_problem(self)
+        problem = (
+            _rendition_count_problem(self) or _images_problem(self) or _packaging_problem(self)
+        )
         for rendition in self.renditions:
             problem = problem or _rendition_problem(self.kind, rendition)
         if self.kind is OutputKind.METADATA and (self.start_time or self.duration):
@@ -229,14 +269,34 @@ class OutputSpec(BaseModel):
             raise ValueError(problem)
         return self
 
+    @property
+    def manifest_name(self) -> str | None:
+        """The playlist/manifest file of a segmented output (None for other kinds)."""
+        return self.playlist_name or DEFAULT_MANIFESTS.get(self.kind)
+
 
 def _rendition_count_problem(output: OutputSpec) -> str | None:
     count = len(output.renditions)
-    if output.kind is OutputKind.ADVANCED_HLS:
-        return None if count >= 1 else "an advanced_hls output needs at least one stream"
-    if output.kind is OutputKind.METADATA:
-        return None if count == 0 else "a metadata output has no renditions"
+    if output.kind in LADDER_KINDS:
+        return None if count >= 1 else f"an {output.kind.value} output needs at least one stream"
+    if output.kind in (OutputKind.METADATA, OutputKind.REPACK):
+        return None if count == 0 else f"a {output.kind.value} output has no renditions"
     return None if count == 1 else f"{output.kind.value} outputs have exactly one rendition"
+
+
+def _packaging_problem(output: OutputSpec) -> str | None:
+    default = DEFAULT_MANIFESTS.get(output.kind)
+    if output.playlist_name is not None:
+        if default is None:
+            return f"playlist_name does not apply to {output.kind.value} outputs"
+        suffix = default.rpartition(".")[2]
+        if output.playlist_name.rpartition(".")[2] != suffix:
+            return f"playlist_name must end in .{suffix} for {output.kind.value} outputs"
+    if output.create_m3u8_playlist and output.kind is not OutputKind.ADVANCED_DASH:
+        return "create_m3u8_playlist applies to advanced_dash outputs only"
+    if output.repack is not None and output.kind is not OutputKind.REPACK:
+        return f"repack settings do not apply to {output.kind.value} outputs"
+    return None
 
 
 _THUMBNAIL_ONLY = ("time", "frame_number")

@@ -20,6 +20,10 @@ class OutputKind(StrEnum):
 
     MP4 = "mp4"
     ADVANCED_HLS = "advanced_hls"
+    ADVANCED_DASH = "advanced_dash"
+    WEBM_DASH = "webm_dash"
+    HLS_AUDIO = "hls_audio"
+    REPACK = "repack"
     WEBM = "webm"
     MP3 = "mp3"
     FLAC = "flac"
@@ -51,6 +55,11 @@ class KindTraits:
 TRAITS: dict[OutputKind, KindTraits] = {
     OutputKind.MP4: KindTraits("videos", ("libx264",), ("aac",)),
     OutputKind.ADVANCED_HLS: KindTraits("videos", ("libx264",), ("aac",)),
+    OutputKind.ADVANCED_DASH: KindTraits("videos", ("libx264",), ("aac",)),
+    OutputKind.WEBM_DASH: KindTraits("videos", ("libvpx-vp9",), ("libopus",)),
+    OutputKind.HLS_AUDIO: KindTraits("audios", (), ("aac",)),
+    # repack copies the source's streams: no encoders to choose (see repack_plan).
+    OutputKind.REPACK: KindTraits("videos"),
     OutputKind.WEBM: KindTraits("videos", ("libvpx-vp9", "libvpx"), ("libopus", "libvorbis")),
     OutputKind.MP3: KindTraits("audios", (), ("libmp3lame",)),
     OutputKind.FLAC: KindTraits("audios", (), ("flac",)),
@@ -63,6 +72,19 @@ TRAITS: dict[OutputKind, KindTraits] = {
     OutputKind.GIF: KindTraits("images", image_formats=(ImageFormat.GIF, ImageFormat.WEBP)),
     # Qencode's SDKs fetch the metadata JSON from videos[0].url, so it is listed there.
     OutputKind.METADATA: KindTraits("videos"),
+}
+
+# Kinds whose renditions come from ``stream[]`` (1 to 8), packaged into segments + a manifest.
+LADDER_KINDS = frozenset({OutputKind.ADVANCED_HLS, OutputKind.ADVANCED_DASH, OutputKind.WEBM_DASH})
+DASH_KINDS = frozenset({OutputKind.ADVANCED_DASH, OutputKind.WEBM_DASH})
+# Kinds cut into segments (``segment_duration`` applies).
+SEGMENTED_KINDS = LADDER_KINDS | {OutputKind.HLS_AUDIO}
+# The manifest a segmented kind's status ``url`` points at, by default (``playlist_name``).
+DEFAULT_MANIFESTS = {
+    OutputKind.ADVANCED_HLS: "playlist.m3u8",
+    OutputKind.HLS_AUDIO: "playlist.m3u8",
+    OutputKind.ADVANCED_DASH: "playlist.mpd",
+    OutputKind.WEBM_DASH: "playlist.mpd",
 }
 
 # Encoder -> the codec name a probe of the output reports (PyAV names mp3's decoder mp3float).
@@ -98,7 +120,7 @@ MP3_MAX_CHANNELS = 2
 def status_array(kind: OutputKind) -> StatusArray:
     """The Qencode status array an output of ``kind`` is listed in.
 
-    Audio-only kinds (mp3, flac) -> "audios"; pictures (thumbnail, thumbnails, gif) ->
+    Audio-only kinds (mp3, flac, hls_audio) -> "audios"; pictures (thumbnail, thumbnails, gif) ->
     "images"; everything else, including ``metadata`` (Qencode's SDKs read its JSON from
     ``videos[0].url``), -> "videos".
     """

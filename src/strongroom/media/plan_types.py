@@ -48,7 +48,9 @@ class PlannedOutput:
     ``video_codec``/``audio_codec`` are the encoders used (None: no such stream);
     ``pictures`` describes picture outputs; ``source`` is the job-relative source file (the
     ``metadata`` output describes it); ``audio_layout`` is (sample rate, channels) for
-    audio-only outputs, which verification checks.
+    audio-only outputs, which verification checks. ``hls_master`` is the HLS master an
+    advanced_dash output also writes (``create_m3u8_playlist``), relative to ``directory``;
+    ``copied_streams`` lists ``(type, format)`` of the source streams a repack copies.
     """
 
     index: int
@@ -65,6 +67,8 @@ class PlannedOutput:
     pictures: PlannedPictures | None = None
     source: str = "source"
     audio_layout: tuple[int, int] | None = None
+    hls_master: str | None = None
+    copied_streams: tuple[tuple[str, str], ...] = ()
 
     def variant_dirs(self) -> tuple[str, ...]:
         """HLS only: the per-rendition folders, relative to the job directory."""

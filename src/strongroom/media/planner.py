@@ -3,31 +3,42 @@
 Decode once, where that is cheaper:
 
 1. The main command (``shared_decode``), when any output streams the clip: every mp4, webm,
-   advanced_hls, mp3, flac, thumbnails and gif output comes from one ffmpeg process; each
-   clip window is decoded once and split to all of them (so mp4 + webm + mp3 + sprites is
-   one decode).
+   advanced_hls, advanced_dash, webm_dash, hls_audio, mp3, flac, thumbnails and gif output
+   comes from one ffmpeg process; each clip window is decoded once and split to all of them
+   (so mp4 + webm + mp3 + sprites is one decode).
 2. One short command per ``thumbnail`` output: a single picture seeks to its time instead of
    decoding the whole source (``picture_plan``), so it runs after the main command.
 3. ``metadata`` needs no ffmpeg at all: verification writes the source's probe JSON.
+4. One stream-copy command per ``repack`` output (``repack_plan``): nothing to decode.
 
 Layout in the job directory, per output ``out<i>/``: ``video.mp4``, ``video.webm``,
 ``audio.mp3``, ``audio.flac``, ``thumbnail.<ext>``, ``thumb_0001.<ext>``... or
 ``sprite_0001.<ext>``... plus ``thumbnails.vtt``, ``animation.gif`` / ``animation.webp``,
 ``metadata.json``; or for HLS ``<playlist_name>`` with ``video_<n>/chunklist.m3u8`` +
 ``segment_%05d.ts`` per rendition (n from 1, as Qencode names them) and ``audio/`` for the
-separate audio rendition. ``PlannedOutput.main_file`` is what the status ``url`` points at:
-the file itself, the HLS master playlist, or ``thumbnails.vtt`` for a thumbnail series.
+separate audio rendition (hls_audio: the master and ``audio/`` only); for DASH the MPD and
+its segments (``dash_muxer``); for repack ``video.<container>``. ``PlannedOutput.main_file``
+is what the status ``url`` points at: the file itself, the HLS master playlist, the MPD, or
+``thumbnails.vtt`` for a thumbnail series.
 """
 
 from __future__ import annotations
 
 import os
 
-from strongroom.media import ladder
+from strongroom.media import ladder, repack_plan
+from strongroom.media.dash_muxer import hls_master_name
 from strongroom.media.encoders import X264_PRESET, picture_options, picture_pixel_format
 from strongroom.media.errors import InputRejected
 from strongroom.media.jobspec import JobSpec, OutputKind, OutputSpec, Rendition
-from strongroom.media.output_kinds import TRAITS, default_audio_codec, default_video_codec
+from strongroom.media.output_kinds import (
+    DASH_KINDS,
+    LADDER_KINDS,
+    SEGMENTED_KINDS,
+    TRAITS,
+    default_audio_codec,
+    default_video_codec,
+)
 from strongroom.media.picture_plan import (
     INDEX_NAME,
     PlannedPictures,
@@ -74,7 +85,8 @@ __all__ = [
 
 MP4_NAME = FILE_NAMES[OutputKind.MP4]
 METADATA_NAME = "metadata.json"
-_NOT_STREAMED = (OutputKind.THUMBNAIL, OutputKind.METADATA)
+_NOT_STREAMED = (OutputKind.THUMBNAIL, OutputKind.METADATA, OutputKind.REPACK)
+_AUDIO_ONLY = (OutputKind.MP3, OutputKind.FLAC, OutputKind.HLS_AUDIO)
 
 
 def plan_job(
@@ -106,12 +118,17 @@ def plan_job(
         for o in spec.outputs
         if o.kind is OutputKind.THUMBNAIL
     ]
+    commands += [
+        repack_plan.plan_repack(o, info, source_path)
+        for o in spec.outputs
+        if o.kind is OutputKind.REPACK
+    ]
     outputs = tuple(
         _planned_output(
             o,
             planned_renditions.get(o.index, ()),
             expected[o.index],
-            info.audio is not None,
+            info,
             pictures.get(o.index),
             source_path,
         )
@@ -124,7 +141,7 @@ def _check_streams(spec: JobSpec, info: MediaInfo) -> None:
     kinds = {output.kind for output in spec.outputs}
     if info.video is None and any(TRAITS[k].video_codecs or TRAITS[k].image_formats for k in kinds):
         raise InputRejected("the source has no video stream")
-    if info.audio is None and kinds & {OutputKind.MP3, OutputKind.FLAC}:
+    if info.audio is None and kinds & set(_AUDIO_ONLY):
         raise InputRejected("the source has no audio stream")
 
 
@@ -186,6 +203,10 @@ def _plan_encodes(
                 size=size,
                 source_fps=info.video.fps,
                 threads=threads,
+                # ffmpeg's dash muxer refuses an adaptation set whose renditions differ in
+                # display aspect ratio, which even-pixel rounding causes (426x240 vs 256x144):
+                # DASH renditions all keep the source's, with near-square pixels.
+                dar=(width, height) if output.kind in DASH_KINDS else None,
             )
         )
     return encodes
@@ -199,6 +220,7 @@ def _encode(
     size: tuple[int, int],
     source_fps: float,
     threads: int,
+    dar: tuple[int, int] | None = None,
 ) -> Encode:
     width, height = size
     bitrate = rendition.bitrate
@@ -218,6 +240,7 @@ def _encode(
         planned=planned,
         fps=ladder.output_fps(rendition, source_fps),
         threads=threads,
+        dar=dar,
     )
 
 
@@ -277,13 +300,18 @@ def _planned_output(
     output: OutputSpec,
     renditions: tuple[PlannedRendition, ...],
     expected: float,
-    source_has_audio: bool,
+    info: MediaInfo,
     pictures: PlannedPictures | None,
     source_path: str,
 ) -> PlannedOutput:
     directory = f"out{output.index}"
-    hls = output.kind is OutputKind.ADVANCED_HLS
+    if output.kind is OutputKind.REPACK:
+        return _planned_repack(output, expected, info, source_path)
+    source_has_audio = info.audio is not None
+    segmented = output.kind in SEGMENTED_KINDS
     audio_codec = _audio_codec(output) if source_has_audio else None
+    # DASH always puts the audio in its own adaptation set, like HLS's separate audio.
+    separate = output.separate_audio or output.kind in DASH_KINDS
     return PlannedOutput(
         index=output.index,
         kind=output.kind,
@@ -292,19 +320,42 @@ def _planned_output(
         renditions=renditions,
         expected_duration=expected,
         has_audio=audio_codec is not None,
-        segment_duration=output.segment_duration if hls else None,
-        separate_audio=hls and source_has_audio and output.separate_audio,
+        segment_duration=output.segment_duration if segmented else None,
+        separate_audio=output.kind in LADDER_KINDS and source_has_audio and separate,
         video_codec=_video_codec(output),
         audio_codec=audio_codec,
         pictures=pictures,
         source=source_path,
         audio_layout=_audio_layout(output),
+        hls_master=hls_master_name(output),
+    )
+
+
+def _planned_repack(
+    output: OutputSpec, expected: float, info: MediaInfo, source_path: str
+) -> PlannedOutput:
+    """A repack has no encoders: verification compares its streams with the source's."""
+    directory = f"out{output.index}"
+    copied = repack_plan.kept_streams(output, info)
+    return PlannedOutput(
+        index=output.index,
+        kind=output.kind,
+        directory=directory,
+        main_file=f"{directory}/{repack_plan.file_name(output)}",
+        renditions=(),
+        expected_duration=expected,
+        has_audio=any(kind == "audio" for kind, _ in copied),
+        segment_duration=None,
+        video_codec=None,
+        audio_codec=None,
+        source=source_path,
+        copied_streams=copied,
     )
 
 
 def _main_name(output: OutputSpec, pictures: PlannedPictures | None) -> str:
-    if output.kind is OutputKind.ADVANCED_HLS:
-        return output.playlist_name
+    if output.manifest_name is not None:
+        return output.manifest_name
     if output.kind is OutputKind.METADATA:
         return METADATA_NAME
     if output.kind is OutputKind.THUMBNAILS:
@@ -315,7 +366,7 @@ def _main_name(output: OutputSpec, pictures: PlannedPictures | None) -> str:
 
 
 def _audio_layout(output: OutputSpec) -> tuple[int, int] | None:
-    if output.kind not in (OutputKind.MP3, OutputKind.FLAC):
+    if output.kind not in _AUDIO_ONLY:
         return None
     rendition = output.renditions[0]
     return rendition.audio_sample_rate, rendition.audio_channels

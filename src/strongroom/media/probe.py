@@ -51,7 +51,11 @@ class AudioStreamInfo:
 
 @dataclass(frozen=True)
 class MediaInfo:
-    """What the planner and the limit checks need to know about a file."""
+    """What the planner and the limit checks need to know about a file.
+
+    ``codecs`` is ``(codec_type, codec_name)`` for every video (cover art excluded), audio
+    and subtitle stream, in file order: a repack copies them and must know they fit.
+    """
 
     format_name: str
     duration: float
@@ -60,6 +64,7 @@ class MediaInfo:
     video: VideoStreamInfo | None
     audio: AudioStreamInfo | None
     stream_count: int
+    codecs: tuple[tuple[str, str], ...] = ()
 
 
 def parse_probe(data: Mapping[str, Any]) -> MediaInfo:
@@ -87,7 +92,23 @@ def parse_probe(data: Mapping[str, Any]) -> MediaInfo:
         video=video,
         audio=audio,
         stream_count=len(streams),
+        codecs=_codecs(streams),
     )
+
+
+_COPIED_TYPES = ("video", "audio", "subtitle")
+
+
+def _codecs(streams: list[Mapping[str, Any]]) -> tuple[tuple[str, str], ...]:
+    found: list[tuple[str, str]] = []
+    for stream in streams:
+        kind = stream.get("codec_type")
+        disposition = stream.get("disposition")
+        cover = isinstance(disposition, Mapping) and disposition.get("attached_pic") == 1
+        if kind in _COPIED_TYPES and not cover:
+            name = _optional_text(stream.get("codec_name")) or "unknown"
+            found.append((str(kind), name))
+    return tuple(found)
 
 
 def check_limits(info: MediaInfo, limits: Limits) -> None:

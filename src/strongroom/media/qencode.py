@@ -1,8 +1,8 @@
 """Translate a Qencode v1 ``start_encode2`` query into a ``JobSpec``.
 
-Rules (see docs/qencode-api notes §5). Output types: mp4, webm, advanced_hls, mp3, flac,
-thumbnail, thumbnails, gif, metadata; the per-kind readers are in ``qencode_outputs`` and the
-field lists in ``qencode_fields``.
+Rules (see docs/qencode-api notes §5). Output types: mp4, webm, advanced_hls, advanced_dash,
+webm_dash, hls_audio, repack, mp3, flac, thumbnail, thumbnails, gif, metadata; the per-kind
+readers are in ``qencode_outputs`` and the field lists in ``qencode_fields``.
 
 * The form field holds JSON text ``{"query": Q}``. Not JSON, or not an object: error 14
   (field ``query``). An object without the ``query`` wrapper: error 19 "query field is required".
@@ -52,10 +52,6 @@ from strongroom.media.qencode_values import (
 __all__ = ["QueryError", "parse_start_encode2_query"]
 
 _OUTPUT_TYPES = {
-    "advanced_dash",
-    "webm_dash",
-    "repack",
-    "hls_audio",
     "speech_to_text",
     "vmaf",
     "hls",

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from strongroom.media.jobspec import OutputKind
+from strongroom.media.output_kinds import LADDER_KINDS
 from strongroom.media.qencode_values import ERROR_FIELD, QueryError, field_error
 
 # Documented toggles accepted only at the value that matches what we do anyway.
@@ -43,6 +44,8 @@ RENDITION_FIELDS = (
     | {"video_codec", "profile", "quality", "bitrate", "framerate", "keyframe", "tag", "user_tag"}
 )
 HLS_FIELDS = {"stream", "segment_duration", "playlist_name", "separate_audio"}
+DASH_FIELDS = (HLS_FIELDS - {"separate_audio"}) | {"create_m3u8_playlist"}
+REPACK_FIELDS = {"audio_copy", "video_copy", "subtitles_copy", "metadata_copy", "file_extension"}
 IMAGE_FIELDS = {"image_format", "quality", "time", "frame_number", "interval", "sprite", "columns"}
 CLIP_FIELDS = {"start_time", "duration"}
 FORMAT_COMMON = {"output", "tag", "user_tag"}
@@ -52,6 +55,12 @@ KIND_FIELDS: dict[OutputKind, set[str]] = {
     OutputKind.MP4: RENDITION_FIELDS | CLIP_FIELDS,
     OutputKind.WEBM: (RENDITION_FIELDS - {"profile"}) | CLIP_FIELDS,
     OutputKind.ADVANCED_HLS: HLS_FIELDS | CLIP_FIELDS,
+    OutputKind.ADVANCED_DASH: DASH_FIELDS | CLIP_FIELDS,
+    # The dash muxer writes no HLS playlist over WebM segments, so no create_m3u8_playlist.
+    OutputKind.WEBM_DASH: (DASH_FIELDS - {"create_m3u8_playlist"}) | CLIP_FIELDS,
+    OutputKind.HLS_AUDIO: AUDIO_FIELDS | CLIP_FIELDS | {"segment_duration", "playlist_name"},
+    # Stream copy cuts only at keyframes, so a repack takes the whole source: no clip fields.
+    OutputKind.REPACK: REPACK_FIELDS,
     OutputKind.MP3: AUDIO_FIELDS | CLIP_FIELDS,
     OutputKind.FLAC: AUDIO_FIELDS | CLIP_FIELDS,
     OutputKind.THUMBNAIL: SIZE_FIELDS
@@ -71,7 +80,6 @@ FORMAT_LATER = {
     "logo",
     "is_watermark",
     "subtitles",
-    "subtitles_copy",
     "encryption",
     "cenc_drm",
     "fps_drm",
@@ -96,21 +104,16 @@ FORMAT_LATER = {
     "audio_mute",
     "audio_pan",
     "downmix_mode",
-    "file_extension",
     "tag_video",
     "fmp4",
     "single_folder",
     "i_frames_only",
-    "create_m3u8_playlist",
     "packager_version",
     "incremental_tag",
     "chunklist_name",
     "allow_soft_fail",
     "keep_360_metadata",
     "inject_360_metadata",
-    "audio_copy",
-    "video_copy",
-    "metadata_copy",
     "mode",
     "language",
     "translate_languages",
@@ -149,7 +152,7 @@ def check_fields(obj: Mapping[str, Any], path: str, known: set[str], later: set[
 
 
 def check_stream_fields(stream: Mapping[str, Any], path: str) -> None:
-    """The field check for one advanced_hls ``stream[]`` entry."""
+    """The field check for one ``stream[]`` entry (advanced_hls, advanced_dash, webm_dash)."""
     check_fields(stream, path, RENDITION_FIELDS, STREAM_LATER)
 
 
@@ -163,10 +166,11 @@ def check_format_fields(item: Mapping[str, Any], path: str, kind: OutputKind) ->
 
 
 def _misplaced(kind: OutputKind, key: str) -> str:
-    if kind is OutputKind.ADVANCED_HLS and key in RENDITION_FIELDS:
-        return "must be set on each stream[] entry of an advanced_hls output"
-    if key in HLS_FIELDS:
-        return "applies to advanced_hls outputs only"
+    if kind in LADDER_KINDS and key in RENDITION_FIELDS:
+        return f"must be set on each stream[] entry of an {kind.value} output"
+    if key in HLS_FIELDS | DASH_FIELDS | REPACK_FIELDS:
+        owners = ", ".join(k.value for k, fields in KIND_FIELDS.items() if key in fields)
+        return f"applies to {owners} outputs only"
     if key == "profile":
         return "applies to libx264 outputs only"
     return f"does not apply to {kind.value} outputs"

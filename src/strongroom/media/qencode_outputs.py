@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from strongroom.media import jobspec as js
 from strongroom.media.jobspec import OutputKind, OutputSpec, Rendition
-from strongroom.media.output_kinds import TRAITS, codec_problem
+from strongroom.media.output_kinds import DEFAULT_MANIFESTS, TRAITS, codec_problem
 from strongroom.media.qencode_fields import IMAGE_FIELDS, check_stream_fields
 from strongroom.media.qencode_values import (
     field_error,
@@ -55,10 +55,10 @@ def read_single_rendition(
     return {"renditions": [read_rendition(kind, item, path, warnings)]}
 
 
-def read_hls(
+def read_ladder(
     kind: OutputKind, item: Mapping[str, Any], path: str, warnings: Warnings
 ) -> dict[str, Any]:
-    """advanced_hls: ``stream[]`` renditions plus the packaging fields."""
+    """advanced_hls / advanced_dash / webm_dash: ``stream[]`` renditions plus packaging."""
     streams = item.get("stream")
     if not isinstance(streams, list) or not streams:
         raise field_error(f"{path}.stream", "must be a non-empty list of objects")
@@ -68,18 +68,56 @@ def read_hls(
         _read_stream(kind, stream, f"{path}.stream[{n}]", warnings)
         for n, stream in enumerate(streams)
     ]
-    fields: dict[str, Any] = {"renditions": renditions}
+    fields = {"renditions": renditions, **_read_segmenting(kind, item, path)}
+    for key in ("separate_audio", "create_m3u8_playlist"):
+        if key in item:
+            fields[key] = read_bool(item[key], f"{path}.{key}")
+    return fields
+
+
+def read_hls_audio(
+    kind: OutputKind, item: Mapping[str, Any], path: str, warnings: Warnings
+) -> dict[str, Any]:
+    """hls_audio: one audio-only rendition from the format's audio fields, plus packaging."""
+    return {
+        "renditions": [read_rendition(kind, item, path, warnings)],
+        **_read_segmenting(kind, item, path),
+    }
+
+
+def _read_segmenting(kind: OutputKind, item: Mapping[str, Any], path: str) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
     if "segment_duration" in item:
         fields["segment_duration"] = read_int(
             item["segment_duration"], f"{path}.segment_duration", *js.SEGMENT_SECONDS
         )
     if "playlist_name" in item:
         fields["playlist_name"] = _read_playlist_name(
-            item["playlist_name"], f"{path}.playlist_name"
+            kind, item["playlist_name"], f"{path}.playlist_name"
         )
-    if "separate_audio" in item:
-        fields["separate_audio"] = read_bool(item["separate_audio"], f"{path}.separate_audio")
     return fields
+
+
+# Qencode's legacy ``file_extension`` names the container; a leading dot is tolerated.
+_REPACK_CONTAINERS = ("mp4", "mov", "mkv", "webm", "ts")
+_COPY_FLAGS = {"video_copy": "video", "audio_copy": "audio", "subtitles_copy": "subtitles"}
+
+
+def read_repack(
+    _kind: OutputKind, item: Mapping[str, Any], path: str, _warnings: Warnings
+) -> dict[str, Any]:
+    """repack: the ``*_copy`` flags (default 1 = keep) and the container (default mp4)."""
+    settings: dict[str, Any] = {}
+    for key, name in {**_COPY_FLAGS, "metadata_copy": "metadata"}.items():
+        if key in item:
+            settings[name] = read_bool(item[key], f"{path}.{key}")
+    if "file_extension" in item:
+        where = f"{path}.file_extension"
+        text = read_text(item["file_extension"], where, 8).removeprefix(".")
+        settings["container"] = read_choice(text, where, _REPACK_CONTAINERS)
+    if not (settings.get("video", True) or settings.get("audio", True)):
+        raise field_error(path, "video_copy and audio_copy are both 0: nothing to repack")
+    return {"repack": settings}
 
 
 def read_audio_only(
@@ -129,17 +167,20 @@ def _read_stream(kind: OutputKind, stream: Any, path: str, warnings: Warnings) -
     if not isinstance(stream, dict):
         raise field_error(path, "must be an object")
     check_stream_fields(stream, path)
+    if "profile" in stream and kind is OutputKind.WEBM_DASH:
+        raise field_error(f"{path}.profile", "applies to libx264 outputs only")
     return read_rendition(kind, stream, path, warnings)
 
 
-def _read_playlist_name(value: Any, path: str) -> str:
+def _read_playlist_name(kind: OutputKind, value: Any, path: str) -> str:
     text = read_text(value, path, 104)
+    suffix = DEFAULT_MANIFESTS[kind].rpartition(".")[2]
     try:
         OutputSpec.model_validate(
-            {"index": 0, "kind": "advanced_hls", "playlist_name": text, "renditions": [{}]}
+            {"index": 0, "kind": kind, "playlist_name": text, "renditions": [{}]}
         )
     except ValidationError:
-        raise field_error(path, "must be a plain file name ending in .m3u8") from None
+        raise field_error(path, f"must be a plain file name ending in .{suffix}") from None
     return text
 
 
@@ -152,7 +193,7 @@ def read_rendition(
         if key in item:
             fields[_MODEL_NAMES.get(key, key)] = reader(item[key], f"{path}.{key}")
     if "quality" in item:
-        high = js.VPX_CRF[1] if kind is OutputKind.WEBM else js.CRF[1]
+        high = js.VPX_CRF[1] if kind in (OutputKind.WEBM, OutputKind.WEBM_DASH) else js.CRF[1]
         fields["quality"] = read_int(item["quality"], f"{path}.quality", js.CRF[0], high)
     if "video_codec" in item:
         fields["video_codec"] = _read_video_codec(kind, item["video_codec"], f"{path}.video_codec")
@@ -275,7 +316,11 @@ KindReader = Callable[[OutputKind, Mapping[str, Any], str, Warnings], dict[str, 
 READERS: dict[OutputKind, KindReader] = {
     OutputKind.MP4: read_single_rendition,
     OutputKind.WEBM: read_single_rendition,
-    OutputKind.ADVANCED_HLS: read_hls,
+    OutputKind.ADVANCED_HLS: read_ladder,
+    OutputKind.ADVANCED_DASH: read_ladder,
+    OutputKind.WEBM_DASH: read_ladder,
+    OutputKind.HLS_AUDIO: read_hls_audio,
+    OutputKind.REPACK: read_repack,
     OutputKind.MP3: read_audio_only,
     OutputKind.FLAC: read_audio_only,
     OutputKind.THUMBNAIL: read_picture,

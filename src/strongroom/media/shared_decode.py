@@ -3,9 +3,11 @@
 Each distinct clip window (start_time, duration) is one input, decoded once. Its picture is
 ``split`` to every video rendition (``scale``, ``setsar=1``, ``format=yuv420p``), every
 thumbnails series and every gif; its sound is ``asplit`` to every audio encode (the audio of
-mp4/webm/HLS renditions, and mp3/flac outputs). Every mp4/webm is one output, every
-advanced_hls one ``hls`` muxer output with ``-var_stream_map``, every mp3/flac one audio
-file, every picture output one ``image2``/``gif``/``webp`` output.
+mp4/webm/HLS/DASH renditions, and mp3/flac/hls_audio outputs). Every mp4/webm is one output,
+every advanced_hls one ``hls`` muxer output with ``-var_stream_map``, every advanced_dash and
+webm_dash one ``dash`` muxer output (``dash_muxer``), every hls_audio one audio-only ``hls``
+output, every mp3/flac one audio file, every picture output one ``image2``/``gif``/``webp``
+output.
 """
 
 from __future__ import annotations
@@ -14,8 +16,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from strongroom.media import encoders, ladder
+from strongroom.media.dash_muxer import dash_muxer
 from strongroom.media.jobspec import OutputKind, OutputSpec, Rendition
-from strongroom.media.output_kinds import TRAITS, default_audio_codec, default_video_codec
+from strongroom.media.output_kinds import (
+    DASH_KINDS,
+    LADDER_KINDS,
+    TRAITS,
+    default_audio_codec,
+    default_video_codec,
+)
 from strongroom.media.picture_plan import PlannedPictures, picture_filters, picture_muxer
 from strongroom.media.plan_types import PlannedRendition
 
@@ -47,7 +56,10 @@ class Window:
 
 @dataclass(frozen=True)
 class Encode:
-    """One video encode inside the main process."""
+    """One video encode inside the main process.
+
+    ``dar`` (width, height) is the display aspect ratio to keep instead of square pixels.
+    """
 
     label: int
     input_index: int
@@ -55,6 +67,7 @@ class Encode:
     planned: PlannedRendition
     fps: float
     threads: int
+    dar: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -97,9 +110,11 @@ def _audio_sources(main: MainOutputs) -> list[tuple[int, int, Rendition]]:
         if not main.has_audio or not TRAITS[output.kind].audio_codecs:
             continue
         window = main.windows.index(Window.of(output))
-        if output.kind in (OutputKind.MP3, OutputKind.FLAC):
+        if output.kind in (OutputKind.MP3, OutputKind.FLAC, OutputKind.HLS_AUDIO):
             sources.append((output.index, window, output.renditions[0]))
-        elif output.kind is OutputKind.ADVANCED_HLS and output.separate_audio:
+        elif output.kind in DASH_KINDS or (
+            output.kind is OutputKind.ADVANCED_HLS and output.separate_audio
+        ):
             # One audio rendition shared by all variants: the best requested quality.
             best = max(output.renditions, key=lambda r: r.audio_bitrate)
             sources.append((output.index, window, best))
@@ -134,7 +149,8 @@ def _scale_chain(encode: Encode) -> str:
     if encode.rendition.framerate is not None:
         steps.append(f"fps={encode.rendition.framerate}")
     steps.append(f"scale={encode.planned.width}:{encode.planned.height}")
-    steps += ["setsar=1", "format=yuv420p"]
+    steps.append(f"setdar={encode.dar[0]}/{encode.dar[1]}" if encode.dar else "setsar=1")
+    steps.append("format=yuv420p")
     return f"[s{encode.label}]{','.join(steps)}[v{encode.label}]"
 
 
@@ -159,15 +175,21 @@ def _one_output(
         args += ["-map", f"[v{encode.label}]"]
     for label, _ in audio:
         args += ["-map", f"[a{label}]"]
-    hls = output.kind is OutputKind.ADVANCED_HLS
+    ladder_kind = output.kind in LADDER_KINDS
     for position, encode in enumerate(group):
         args += _video_options(
-            output.kind, position, encode, output.segment_duration if hls else None
+            output.kind, position, encode, output.segment_duration if ladder_kind else None
         )
     for position, (_, rendition) in enumerate(audio):
         args += _audio_options(output.kind, position, rendition)
     args += NO_METADATA
-    return args + (_hls_muxer(output, len(group), bool(audio)) if hls else _file_muxer(output))
+    if output.kind is OutputKind.ADVANCED_HLS:
+        return args + _hls_muxer(output, len(group), bool(audio))
+    if output.kind in DASH_KINDS:
+        return args + dash_muxer(output, bool(audio))
+    if output.kind is OutputKind.HLS_AUDIO:
+        return args + _hls_audio_muxer(output)
+    return args + _file_muxer(output)
 
 
 def _video_options(
@@ -175,8 +197,9 @@ def _video_options(
 ) -> list[str]:
     s = f"v:{position}"
     planned, rendition = encode.planned, encode.rendition
+    codec = rendition.video_codec or default_video_codec(kind) or "libx264"
     args = encoders.video_options(
-        rendition.video_codec or default_video_codec(kind) or "libx264",
+        codec,
         position,
         crf=planned.crf,
         bitrate=planned.video_bitrate,
@@ -186,15 +209,11 @@ def _video_options(
     )
     args += [f"-g:{s}", str(ladder.gop_frames(rendition, encode.fps))]
     if segment is not None:
-        # Segment boundaries must start with a closed-GOP keyframe or players stall on seek.
-        args += [
-            f"-sc_threshold:{s}",
-            "0",
-            f"-flags:{s}",
-            "+cgop",
-            f"-force_key_frames:{s}",
-            f"expr:gte(t,n_forced*{segment})",
-        ]
+        # Segment boundaries must start with a keyframe or players stall on seek; x264 also
+        # needs closed GOPs and no scene-cut keyframes to keep the renditions aligned.
+        if codec == "libx264":
+            args += [f"-sc_threshold:{s}", "0", f"-flags:{s}", "+cgop"]
+        args += [f"-force_key_frames:{s}", f"expr:gte(t,n_forced*{segment})"]
     return args
 
 
@@ -231,9 +250,31 @@ def _hls_muxer(output: OutputSpec, videos: int, has_audio: bool) -> list[str]:
         "-hls_segment_filename",
         f"{directory}/%v/{SEGMENT_PATTERN}",
         "-master_pl_name",
-        output.playlist_name,
+        str(output.manifest_name),
         "-var_stream_map",
         _var_stream_map(videos, has_audio, output.separate_audio),
+        f"{directory}/%v/{CHUNKLIST_NAME}",
+    ]
+
+
+def _hls_audio_muxer(output: OutputSpec) -> list[str]:
+    """hls_audio: one AAC rendition in ``audio/`` under a master that lists it as a variant."""
+    directory = f"out{output.index}"
+    return [
+        "-f",
+        "hls",
+        "-hls_time",
+        str(output.segment_duration),
+        "-hls_playlist_type",
+        "vod",
+        "-hls_segment_type",
+        "mpegts",
+        "-hls_segment_filename",
+        f"{directory}/%v/{SEGMENT_PATTERN}",
+        "-master_pl_name",
+        str(output.manifest_name),
+        "-var_stream_map",
+        f"a:0,name:{AUDIO_DIR}",
         f"{directory}/%v/{CHUNKLIST_NAME}",
     ]
 

@@ -5,30 +5,39 @@ end to end with ``-xerror``; last as long as planned (within 0.5 s, or one segme
 have the planned codecs (h264/aac, vp9|vp8/opus|vorbis, mp3, flac), picture sizes, audio
 layout and stream layout; and, for HLS, have a master playlist listing one variant per
 rendition (plus the audio group when audio is separate) whose every segment exists and is
-non-empty. Pictures and metadata are checked by ``verify_pictures`` (which also writes the
-thumbnail index and the metadata file, both derived from what is on disk). Files are listed
-with their SHA-256, hashed as a stream.
+non-empty (hls_audio: one audio-only variant). Pictures and metadata are checked by
+``verify_pictures`` (which also writes the thumbnail index and the metadata file, both derived
+from what is on disk), DASH outputs by ``verify_dash`` and repacks by ``verify_repack``. Files
+are listed with their SHA-256, hashed as a stream.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from strongroom.media.allowlists import InputPolicy
 from strongroom.media.errors import MediaError, VerificationError
 from strongroom.media.hls_playlist import MasterPlaylist, parse_master, parse_media
-from strongroom.media.output_kinds import DECODED_NAMES, REPORTED_NAMES, OutputKind
+from strongroom.media.output_kinds import DASH_KINDS, DECODED_NAMES, REPORTED_NAMES, OutputKind
 from strongroom.media.output_report import OutputFile, OutputReport, list_files, read_small_text
 from strongroom.media.plan_types import PlannedOutput
 from strongroom.media.probe import parse_probe
 from strongroom.media.runner import Runner
 from strongroom.media.shared_decode import AUDIO_DIR, CHUNKLIST_NAME
+from strongroom.media.verify_dash import verify_dash
 from strongroom.media.verify_pictures import verify_metadata, verify_pictures
+from strongroom.media.verify_repack import verify_repack
 
 __all__ = ["OutputFile", "OutputReport", "VerificationError", "list_files", "verify_output"]
 
 DURATION_TOLERANCE = 0.5
+# Kinds with a verifier of their own (pictures go to verify_pictures).
+_OWN_VERIFIERS: dict[OutputKind, Callable[[Runner, PlannedOutput, Path], OutputReport]] = {
+    **dict.fromkeys(DASH_KINDS, verify_dash),
+    OutputKind.REPACK: verify_repack,
+}
 
 
 def verify_output(runner: Runner, planned: PlannedOutput, job_dir: Path) -> OutputReport:
@@ -43,8 +52,8 @@ def verify_output(runner: Runner, planned: PlannedOutput, job_dir: Path) -> Outp
     out_dir = job_dir / planned.directory
     if out_dir.is_symlink() or not out_dir.is_dir():
         raise VerificationError(detail=f"{planned.directory} is missing")
-    if planned.pictures is not None:
-        return verify_pictures(runner, planned, job_dir)
+    if planned.pictures is not None or planned.kind in _OWN_VERIFIERS:
+        return _OWN_VERIFIERS.get(planned.kind, verify_pictures)(runner, planned, job_dir)
     files = list_files(out_dir)
     main = job_dir / planned.main_file
     info = _probe_own(runner, main)
@@ -57,6 +66,8 @@ def verify_output(runner: Runner, planned: PlannedOutput, job_dir: Path) -> Outp
     relative_main = main.relative_to(out_dir).as_posix()
     if planned.kind is OutputKind.ADVANCED_HLS:
         return _hls_report(planned, files, relative_main, out_dir, info)
+    if planned.kind is OutputKind.HLS_AUDIO:
+        return _hls_audio_report(planned, files, relative_main, out_dir, info)
     return _file_report(planned, files, relative_main, info)
 
 
@@ -184,6 +195,41 @@ def _hls_report(
         width=top["width"],
         height=top["height"],
         renditions=rows,
+    )
+
+
+def _hls_audio_report(
+    planned: PlannedOutput,
+    files: tuple[OutputFile, ...],
+    main: str,
+    out_dir: Path,
+    info: dict[str, Any],
+) -> OutputReport:
+    """hls_audio: a master with exactly one audio-only variant, ``audio/chunklist.m3u8``."""
+    master = parse_master(read_small_text(out_dir / main))
+    uris = [v.uri for v in master.variants]
+    if uris != [f"{AUDIO_DIR}/{CHUNKLIST_NAME}"] or master.variants[0].resolution is not None:
+        raise VerificationError(detail=f"master lists {uris}, want one audio variant")
+    _check_media_playlist(planned, out_dir, uris[0])
+    bitrate = round(master.variants[0].bandwidth / 1000)
+    return OutputReport(
+        index=planned.index,
+        kind=planned.kind,
+        main_file=main,
+        files=files,
+        duration=info["duration"],
+        bitrate=bitrate,
+        width=0,
+        height=0,
+        renditions=(
+            {
+                "width": 0,
+                "height": 0,
+                "bitrate": bitrate,
+                "video_codec": None,
+                "audio_codec": "aac",
+            },
+        ),
     )
 
 

@@ -41,14 +41,14 @@ def test_it_uses_the_limits_it_is_given() -> None:
     assert argv[argv.index("-max_pixels") + 1] == "8294400"
 
 
-def test_it_verifies_own_outputs_with_hls_allowed_and_xerror() -> None:
+def test_it_verifies_own_outputs_with_hls_and_dash_allowed_and_xerror() -> None:
     command = FfmpegCommand(inputs=(InputFile("out1/playlist.m3u8"),),
                             output_args=("-map", "0", "-f", "null", "-"), expected_duration=4.0)
     assert build_argv(FFMPEG, command, Limits(), policy=InputPolicy.OWN_OUTPUT) == [
         "/opt/ffmpeg/bin/ffmpeg", "-nostdin", "-hide_banner", "-nostats",
         "-loglevel", "error", "-progress", "pipe:1", "-xerror",
         "-protocol_whitelist", "file", "-format_whitelist",
-        "hls,mpegts,mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,mp3,flac,"
+        "hls,dash,mpegts,mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,mp3,flac,"
         "image2,png_pipe,jpeg_pipe,webp_pipe,gif,webp_anim",
         "-codec_whitelist",
         "h264,aac,aac_fixed,vp8,vp9,opus,vorbis,mp3float,mp3,flac,png,mjpeg,webp,webp_anim,gif",

@@ -132,6 +132,7 @@ def test_each_kind_is_reported_in_the_right_status_array() -> None:
 
     assert {kind.value: status_array(kind) for kind in OutputKind} == {
         "mp4": "videos", "advanced_hls": "videos", "webm": "videos", "metadata": "videos",
-        "mp3": "audios", "flac": "audios",
+        "advanced_dash": "videos", "webm_dash": "videos", "repack": "videos",
+        "mp3": "audios", "flac": "audios", "hls_audio": "audios",
         "thumbnail": "images", "thumbnails": "images", "gif": "images",
     }

@@ -123,8 +123,7 @@ def test_it_requires_an_output_type() -> None:
         "format[0].output")
 
 
-@pytest.mark.parametrize("output", ["advanced_dash", "webm_dash", "hls_audio", "vmaf",
-                                    "speech_to_text", "hls", "repack"])
+@pytest.mark.parametrize("output", ["vmaf", "speech_to_text", "hls", "dash"])
 def test_it_says_other_output_types_are_not_supported_yet(output: str) -> None:
     error = refused(wrap({"source": SOURCE, "format": [{"output": output}]}))
     assert error.code == 14 and "not supported yet" in error.message and output in error.message
@@ -298,7 +297,9 @@ def test_it_refuses_size_combined_with_width() -> None:
 
 def test_it_refuses_hls_fields_on_an_mp4() -> None:
     error = refused(mp4(segment_duration=4))
-    assert error.message == "format[0].segment_duration applies to advanced_hls outputs only"
+    assert error.message == (
+        "format[0].segment_duration applies to advanced_hls, advanced_dash, webm_dash, hls_audio"
+        " outputs only")
 
 
 def test_it_refuses_an_overlong_tag() -> None:
@@ -323,7 +324,7 @@ def test_it_reads_an_hls_ladder() -> None:
 def test_it_defaults_hls_to_separate_audio_and_nine_second_segments() -> None:
     (output,) = parse_start_encode2_query(hls([{"resolution": 360}])).outputs
     assert output.separate_audio and output.segment_duration == 9
-    assert output.playlist_name == "playlist.m3u8"
+    assert output.playlist_name is None and output.manifest_name == "playlist.m3u8"
 
 
 def test_it_names_the_stream_in_range_errors() -> None:

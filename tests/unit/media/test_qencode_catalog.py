@@ -50,7 +50,7 @@ def test_a_webm_defaults_to_vp9_and_opus() -> None:
     ({"audio_codec": "aac"}, "audio_codec", "aac is not supported yet for webm"),
     ({"audio_sample_rate": 44100}, "audio_sample_rate", "for libopus"),
     ({"profile": "high"}, "profile", "applies to libx264 outputs only"),
-    ({"segment_duration": 4}, "segment_duration", "applies to advanced_hls outputs only"),
+    ({"segment_duration": 4}, "segment_duration", "applies to advanced_hls, advanced_dash, "),
     ({"interval": 4}, "interval", "does not apply to webm outputs"),
 ])
 def test_it_refuses_webm_settings_that_do_not_fit(fields: dict[str, Any], field: str,

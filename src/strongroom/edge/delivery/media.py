@@ -1,7 +1,8 @@
 """Signed media delivery (plain ASGI): `/media/<token>/<path>`, HTTP Range, decrypted on the fly.
 
 The token names an output's storage prefix and an expiry, so relative links inside HLS playlists
-resolve under the same token. Nothing else is needed to serve a file: no database access.
+and DASH manifests (segment templates, CMAF init segments) resolve under the same token.
+Nothing else is needed to serve a file: no database access.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ CONTENT_TYPES = {
     ".m3u8": "application/vnd.apple.mpegurl",
     ".mpd": "application/dash+xml",
     ".webm": "video/webm",
+    ".mkv": "video/x-matroska",
+    ".mov": "video/quicktime",
     ".mp3": "audio/mpeg",
     ".json": "application/json",
     ".jpg": "image/jpeg",

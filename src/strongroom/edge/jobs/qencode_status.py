@@ -13,9 +13,13 @@ from strongroom.edge.jobs.states import TaskStatus
 from strongroom.media.jobspec import OutputKind
 from strongroom.media.output_kinds import status_array
 
-# Qencode's storage.format values; the single-file kinds use their file type.
+# Qencode's storage.format values; the single-file kinds use their file type (a repack: the
+# container it wrote, read from its file name).
 _STORAGE_FORMAT = {
     OutputKind.ADVANCED_HLS.value: "hls",
+    OutputKind.HLS_AUDIO.value: "hls",
+    OutputKind.ADVANCED_DASH.value: "dash",
+    OutputKind.WEBM_DASH.value: "dash",
     OutputKind.THUMBNAILS.value: "vtt",
     OutputKind.METADATA.value: "json",
 }
@@ -54,13 +58,12 @@ def output_item(output: Output, base_url: str, tag_prefix: str = "video") -> dic
     report = output.report
     size = sum(int(f["size"]) for f in output.files)
     width, height = report.get("width"), report.get("height")
-    kind = output.kind
     return {
         "tag": f"{tag_prefix}-{output.index}-0",
         "user_tag": output.user_tag or None,
         "profile": None,
         "url": media_url(base_url, str(report["prefix"]), output.main_file),
-        "storage": {"type": "local", "format": _STORAGE_FORMAT.get(kind, kind)},
+        "storage": {"type": "local", "format": _storage_format(output)},
         "bitrate": report.get("bitrate"),
         "duration": report.get("duration"),
         "size": round(size / _BYTES_PER_MB, 3),
@@ -74,6 +77,12 @@ def output_item(output: Output, base_url: str, tag_prefix: str = "video") -> dic
         "error": 0,
         "error_description": None,
     }
+
+
+def _storage_format(output: Output) -> str:
+    if output.kind == OutputKind.REPACK.value:
+        return output.main_file.rpartition(".")[2] or output.kind
+    return _STORAGE_FORMAT.get(output.kind, output.kind)
 
 
 def media_url(base_url: str, prefix: str, path: str) -> str:
