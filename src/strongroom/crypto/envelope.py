@@ -3,7 +3,10 @@
 Layout of an encrypted object::
 
     header  = magic "SRE1" | version u8 | chunk size u32 | nonce prefix (7)     <- stable part
+      version 1 (data key embedded):
               | key id length u8 | key id (ASCII) | wrapped DEK length u16 | wrapped DEK
+      version 2 (data key in a wrapped-key store; the key reference is part of the stable part):
+              | key reference length u8 | key reference (32 hex digits)
     chunk i = AES-256-GCM(DEK, nonce_i, plaintext_i, AAD) = ciphertext || 16-byte tag
     nonce_i = nonce prefix (7) | i as u32 big-endian | 0x01 on the final chunk else 0x00
     AAD     = stable header part | object id (UTF-8)
@@ -12,27 +15,41 @@ Every chunk but the last holds exactly `chunk size` plaintext bytes; the last ho
 `chunk size` bytes and carries the final flag, so truncation, extension and reordering fail
 authentication. The object id in the AAD stops chunks or whole files being moved between
 objects. The KEK id and wrapped DEK are left out of the chunk AAD on purpose: key rotation
-re-wraps the DEK and rewrites only the header (`rewrap_header`). They are bound instead by
-the DEK wrap itself, whose AAD is the object id plus the KEK id.
+re-wraps the DEK without touching the chunks. They are bound instead by the DEK wrap itself,
+whose AAD is the object id plus the KEK id (`datakeys.wrap_aad`).
+
+Version 2 is what the object store writes when it has a wrapped-key store: the header holds
+only a random reference, and the wrapped DEK lives in the store under (object id, reference).
+Rotation then updates one small record and never rewrites the stored object, and deleting the
+record destroys the only wrapped copy of the DEK (crypto-shredding), which a header inside a
+versioned bucket or a backup could never guarantee. Version 1 objects stay readable, and
+`rewrap_header` still re-wraps them for callers without a key store.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from strongroom.crypto.chunk_layout import (
+    TAG_SIZE,
+    ChunkSpan,
+    chunk_range,
+    plaintext_size,
+    whole_object_span,
+)
+from strongroom.crypto.datakeys import WrappedKey, unwrap_dek, wrap_dek
 from strongroom.crypto.kek import (
     DEK_SIZE,
     MAX_KEY_ID_LENGTH,
     DecryptionError,
     KeyEncryptionKey,
-    KeyProviderDenied,
-    KeyProviderUnavailable,
     Keyring,
     KeyUnavailableError,
     LocalKek,
@@ -51,7 +68,9 @@ __all__ = [
     "Keyring",
     "LocalKek",
     "StreamEncryptor",
+    "WrappedKey",
     "chunk_range",
+    "new_key_ref",
     "parse_header",
     "plaintext_size",
     "rewrap_header",
@@ -59,17 +78,24 @@ __all__ = [
 ]
 
 MAGIC = b"SRE1"
-FORMAT_VERSION = 1
+FORMAT_EMBEDDED_KEY = 1
+FORMAT_KEY_STORE = 2
+FORMAT_VERSION = FORMAT_EMBEDDED_KEY  # what StreamEncryptor writes without a key reference
 CHUNK_SIZE = 1 << 20
 MIN_CHUNK_SIZE = 1 << 10
 MAX_CHUNK_SIZE = 1 << 26
-TAG_SIZE = 16
 NONCE_PREFIX_SIZE = 7
 MAX_WRAPPED_KEY_SIZE = 4096
 _MAX_CHUNKS = 1 << 32
 _STABLE = struct.Struct(">4sBI7s")
 HEADER_MAX_SIZE = _STABLE.size + 1 + MAX_KEY_ID_LENGTH + 2 + MAX_WRAPPED_KEY_SIZE
 _TAMPERED = "tampered, truncated, reordered, or taken from another object"
+_KEY_REF = re.compile(rb"[0-9a-f]{32}")
+
+
+def new_key_ref() -> str:
+    """A fresh random reference to a wrapped-key store record (format 2)."""
+    return secrets.token_hex(16)
 
 
 @dataclass(frozen=True)
@@ -80,40 +106,21 @@ class EnvelopeHeader:
     version: int
     chunk_size: int
     nonce_prefix: bytes
-    key_id: str
-    wrapped_key: bytes = field(repr=False)
+    key_id: str  # "" in format 2: the key store record names the key
+    wrapped_key: bytes = field(repr=False)  # b"" in format 2
     header_size: int
+    key_ref: str = ""  # format 2 only: the key store record of this object's data key
 
     @property
     def stable(self) -> bytes:
-        return _STABLE.pack(MAGIC, self.version, self.chunk_size, self.nonce_prefix)
+        return _stable(self.version, self.chunk_size, self.nonce_prefix, self.key_ref)
 
-
-@dataclass(frozen=True)
-class ChunkSpan:
-    """The chunks and ciphertext bytes [ciphertext_start, ciphertext_end) that hold a
-    plaintext range; drop `skip` bytes of the first decrypted chunk, then keep `length`."""
-
-    first_chunk: int
-    last_chunk: int
-    chunk_count: int
-    ciphertext_start: int
-    ciphertext_end: int
-    skip: int
-    length: int
-    stride: int  # stored size of a full chunk: chunk size + tag
-
-    def is_final(self, index: int) -> bool:
-        """Whether chunk `index` is the object's final chunk (the one with the flag)."""
-        return index == self.chunk_count - 1
-
-    def sealed_sizes(self) -> Iterator[int]:
-        """The stored size of each chunk in the span, first to last."""
-        position = self.ciphertext_start
-        for _ in range(self.first_chunk, self.last_chunk + 1):
-            size = min(self.stride, self.ciphertext_end - position)
-            position += size
-            yield size
+    @property
+    def embedded_key(self) -> WrappedKey | None:
+        """The wrapped data key a format 1 header carries (None in format 2)."""
+        if self.version != FORMAT_EMBEDDED_KEY:
+            return None
+        return WrappedKey(self.key_id, self.wrapped_key)
 
 
 def _check_chunk_size(chunk_size: int) -> None:
@@ -121,10 +128,14 @@ def _check_chunk_size(chunk_size: int) -> None:
         raise ValueError(f"chunk size must be between {MIN_CHUNK_SIZE} and {MAX_CHUNK_SIZE}")
 
 
-def _wrap_aad(object_id: str, key_id: str) -> bytes:
-    # Length-prefix the object id so (object id, key id) pairs can never collide.
-    oid = object_id.encode("utf-8")
-    return b"strongroom/dek\x00" + len(oid).to_bytes(4, "big") + oid + key_id.encode("ascii")
+def _stable(version: int, chunk_size: int, prefix: bytes, key_ref: str) -> bytes:
+    fixed = _STABLE.pack(MAGIC, version, chunk_size, prefix)
+    if version == FORMAT_EMBEDDED_KEY:
+        return fixed
+    # Format 2 puts the reference in every chunk's AAD too: it never changes, and pointing
+    # a header at another record then fails authentication even before the unwrap would.
+    ref = key_ref.encode("ascii")
+    return fixed + bytes([len(ref)]) + ref
 
 
 def _encode_header(stable: bytes, key_id: str, wrapped: bytes) -> bytes:
@@ -140,16 +151,31 @@ def _chunk_nonce(prefix: bytes, index: int, final: bool) -> bytes:
 
 class StreamEncryptor:
     """Encrypts one object as a stream: `header()`, then `update()` as data arrives, then
-    `finish()` exactly once. Concatenating the outputs in that order gives the object."""
+    `finish()` exactly once. Concatenating the outputs in that order gives the object.
 
-    def __init__(self, object_id: str, keyring: Keyring, chunk_size: int = CHUNK_SIZE) -> None:
+    With `key_ref` (from `new_key_ref`) it writes format 2: the header holds only the
+    reference, and the caller stores `wrapped_key` in its key store under that reference."""
+
+    def __init__(
+        self,
+        object_id: str,
+        keyring: Keyring,
+        chunk_size: int = CHUNK_SIZE,
+        *,
+        key_ref: str | None = None,
+    ) -> None:
         _check_chunk_size(chunk_size)
+        if key_ref is not None and _KEY_REF.fullmatch(key_ref.encode("ascii", "replace")) is None:
+            raise ValueError("a key reference is 32 lowercase hex digits")
         dek = secrets.token_bytes(DEK_SIZE)
         self._prefix = secrets.token_bytes(NONCE_PREFIX_SIZE)
-        stable = _STABLE.pack(MAGIC, FORMAT_VERSION, chunk_size, self._prefix)
-        kek = keyring.primary
-        wrapped = kek.wrap(dek, _wrap_aad(object_id, kek.key_id))
-        self._header = _encode_header(stable, kek.key_id, wrapped)
+        version = FORMAT_EMBEDDED_KEY if key_ref is None else FORMAT_KEY_STORE
+        stable = _stable(version, chunk_size, self._prefix, key_ref or "")
+        self.wrapped_key = wrap_dek(dek, object_id, keyring.primary)
+        if key_ref is None:
+            self._header = _encode_header(stable, self.wrapped_key.key_id, self.wrapped_key.wrapped)
+        else:
+            self._header = stable
         self._aead = AESGCM(dek)
         self._aad = stable + object_id.encode("utf-8")
         self._chunk_size = chunk_size
@@ -249,13 +275,25 @@ def parse_header(data: bytes, object_id: str) -> EnvelopeHeader:
     magic, version, chunk_size, prefix = _STABLE.unpack_from(view)
     if magic != MAGIC:
         raise DecryptionError("not an encrypted object (bad magic)", object_id=object_id)
-    if version != FORMAT_VERSION:
+    if version not in (FORMAT_EMBEDDED_KEY, FORMAT_KEY_STORE):
         raise DecryptionError(f"unsupported format version {version}", object_id=object_id)
     if not MIN_CHUNK_SIZE <= chunk_size <= MAX_CHUNK_SIZE:
         raise DecryptionError("header has an invalid chunk size", object_id=object_id)
+    if version == FORMAT_KEY_STORE:
+        ref, pos = _read_key_ref(view, _STABLE.size, object_id)
+        return EnvelopeHeader(object_id, version, chunk_size, prefix, "", b"", pos, ref)
     key_id, pos = _read_key_id(view, _STABLE.size, object_id)
     wrapped, pos = _read_wrapped_key(view, pos, object_id, key_id)
     return EnvelopeHeader(object_id, version, chunk_size, prefix, key_id, wrapped, pos)
+
+
+def _read_key_ref(view: memoryview, pos: int, object_id: str) -> tuple[str, int]:
+    raw = bytes(view[pos + 1 : pos + 1 + view[pos]])
+    if len(raw) != view[pos] or _KEY_REF.fullmatch(raw) is None:
+        raise DecryptionError(
+            "header has a truncated or malformed key reference", object_id=object_id
+        )
+    return raw.decode("ascii"), pos + 1 + len(raw)
 
 
 def _read_key_id(view: memoryview, pos: int, object_id: str) -> tuple[str, int]:
@@ -276,98 +314,37 @@ def _read_wrapped_key(view: memoryview, pos: int, object_id: str, key_id: str) -
     return wrapped, pos + 2 + length
 
 
-def _chunk_count(header: EnvelopeHeader, ciphertext_size: int) -> int:
-    body = ciphertext_size - header.header_size
-    stride = header.chunk_size + TAG_SIZE
-    count = -(-body // stride)
-    if body < TAG_SIZE or body - (count - 1) * stride < TAG_SIZE:
-        raise DecryptionError(
-            "object is truncated (incomplete final chunk)",
-            object_id=header.object_id,
-            key_id=header.key_id,
+def _data_key(
+    header: EnvelopeHeader, object_id: str, keyring: Keyring, stored: WrappedKey | None
+) -> bytes:
+    wrapped = stored or header.embedded_key
+    if wrapped is None:
+        # Format 2 without its key store record: shredded, or the store was lost.
+        raise KeyUnavailableError(
+            "its data key is not in the key store (the object was shredded)", object_id=object_id
         )
-    return count
-
-
-def plaintext_size(header: EnvelopeHeader, ciphertext_size: int) -> int:
-    """Plaintext size of an object whose stored size is `ciphertext_size` bytes (header
-    included). DecryptionError when no valid chunk layout has that size."""
-    return ciphertext_size - header.header_size - _chunk_count(header, ciphertext_size) * TAG_SIZE
-
-
-def chunk_range(header: EnvelopeHeader, ciphertext_size: int, start: int, end: int) -> ChunkSpan:
-    """Map the plaintext range [start, end) to the chunks and ciphertext bytes to read.
-    ValueError unless 0 <= start < end <= plaintext size."""
-    size = plaintext_size(header, ciphertext_size)
-    if not 0 <= start < end <= size:
-        raise ValueError(f"range [{start}, {end}) is outside the object (size {size})")
-    return _span(header, ciphertext_size, start, end)
-
-
-def whole_object_span(header: EnvelopeHeader, ciphertext_size: int) -> ChunkSpan:
-    """The span of every chunk of the object; unlike `chunk_range` it also covers an empty
-    object (one final chunk holding no plaintext), so that chunk can be authenticated."""
-    size = plaintext_size(header, ciphertext_size)
-    if size == 0:
-        return _span(header, ciphertext_size, 0, 0)
-    return _span(header, ciphertext_size, 0, size)
-
-
-def _span(header: EnvelopeHeader, ciphertext_size: int, start: int, end: int) -> ChunkSpan:
-    chunk, stride = header.chunk_size, header.chunk_size + TAG_SIZE
-    first, last = start // chunk, max(end - 1, 0) // chunk
-    return ChunkSpan(
-        first_chunk=first,
-        last_chunk=last,
-        chunk_count=_chunk_count(header, ciphertext_size),
-        ciphertext_start=header.header_size + first * stride,
-        ciphertext_end=min(header.header_size + (last + 1) * stride, ciphertext_size),
-        skip=start - first * chunk,
-        length=end - start,
-        stride=stride,
-    )
-
-
-def _unwrap_dek(header: EnvelopeHeader, object_id: str, kek: KeyEncryptionKey) -> bytes:
-    try:
-        dek = kek.unwrap(header.wrapped_key, _wrap_aad(object_id, header.key_id))
-    except KeyUnavailableError as exc:  # a KMS that retired or lost the key version
-        raise KeyUnavailableError(exc.reason, object_id=object_id, key_id=header.key_id) from None
-    except KeyProviderDenied as exc:
-        raise KeyProviderDenied(exc.reason, key_id=exc.key_id, object_id=object_id) from None
-    except KeyProviderUnavailable as exc:  # unreachable or sealed: fail closed, name the object
-        raise KeyProviderUnavailable(exc.reason, key_id=exc.key_id, object_id=object_id) from None
-    except ValueError:
-        raise DecryptionError(
-            f"data key does not authenticate (wrong key, or header {_TAMPERED})",
-            object_id=object_id,
-            key_id=header.key_id,
-        ) from None
-    if len(dek) != DEK_SIZE:
-        raise DecryptionError(
-            "data key has the wrong size", object_id=object_id, key_id=header.key_id
-        )
-    return dek
-
-
-def _kek_for(header: EnvelopeHeader, object_id: str, keyring: Keyring) -> KeyEncryptionKey:
-    try:
-        return keyring.get(header.key_id)
-    except KeyUnavailableError as exc:
-        raise KeyUnavailableError(exc.reason, object_id=object_id, key_id=header.key_id) from None
+    return unwrap_dek(wrapped, object_id, keyring)
 
 
 class ChunkDecryptor:
-    """Decrypts individual chunks of one object, in any order."""
+    """Decrypts individual chunks of one object, in any order. `wrapped` is the object's key
+    store record (required for format 2; for format 1 it replaces the header's own copy, which
+    is how a format 1 object is rotated without rewriting it)."""
 
-    def __init__(self, header: EnvelopeHeader, object_id: str, keyring: Keyring) -> None:
-        dek = _unwrap_dek(header, object_id, _kek_for(header, object_id, keyring))
+    def __init__(
+        self,
+        header: EnvelopeHeader,
+        object_id: str,
+        keyring: Keyring,
+        wrapped: WrappedKey | None = None,
+    ) -> None:
+        dek = _data_key(header, object_id, keyring, wrapped)
         self._aead = AESGCM(dek)
         self._aad = header.stable + object_id.encode("utf-8")
         self._prefix = header.nonce_prefix
         self._chunk_size = header.chunk_size
         self._object_id = object_id
-        self._key_id = header.key_id
+        self._key_id = wrapped.key_id if wrapped else header.key_id
 
     def decrypt_chunk(self, index: int, ciphertext: bytes | memoryview, *, last: bool) -> bytes:
         """Authenticate and decrypt chunk `index` (`last`: it is the object's final chunk).
@@ -391,11 +368,15 @@ class ChunkDecryptor:
 def rewrap_header(
     header_bytes: bytes, object_id: str, keyring: Keyring, new_kek: KeyEncryptionKey
 ) -> bytes:
-    """Return a new header whose data key is wrapped by `new_kek` (key rotation).
+    """Return a new format 1 header whose data key is wrapped by `new_kek` (key rotation
+    without a key store).
 
     The chunks stay valid unchanged: store new header + the old object's bytes from
-    `parse_header(...).header_size` on. The new header may differ in length."""
+    `parse_header(...).header_size` on. The new header may differ in length. A format 2
+    header holds no wrapped key: rotate its key store record (`datakeys.rewrap_key`)."""
     header = parse_header(header_bytes, object_id)
-    dek = _unwrap_dek(header, object_id, _kek_for(header, object_id, keyring))
-    wrapped = new_kek.wrap(dek, _wrap_aad(object_id, new_kek.key_id))
-    return _encode_header(header.stable, new_kek.key_id, wrapped)
+    if header.embedded_key is None:
+        raise ValueError("a format 2 header holds no data key; re-wrap its key store record")
+    dek = _data_key(header, object_id, keyring, None)
+    wrapped = wrap_dek(dek, object_id, new_kek)
+    return _encode_header(header.stable, wrapped.key_id, wrapped.wrapped)

@@ -7,7 +7,7 @@ header is Vault's own ciphertext string (`vault:v<version>:<base64>`), which car
 transit key version, so a key rotated in Vault keeps decrypting old objects while new ones use
 the newest version. The KEK id (`vault:<mount>/<name>`) does not change on rotation.
 
-Rotation of stored objects goes through unwrap + wrap (`envelope.rewrap_header` with this
+Rotation of stored objects goes through unwrap + wrap (`datakeys.rewrap_key` with this
 same KEK): Vault's `rewrap` endpoint takes no `associated_data`, so it cannot re-encrypt a
 ciphertext bound to one (hashicorp/vault#29532).
 

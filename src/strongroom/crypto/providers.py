@@ -3,7 +3,8 @@
 The object KEK lives in one of three places, chosen by configuration, never by code forks:
 
 - `local`: the embedded profile's master key (key file created 0600 at first start, or
-  `STRONGROOM_MASTER_KEY` / `STRONGROOM_MASTER_KEY_FILE`), see `keyfile`;
+  `STRONGROOM_MASTER_KEY` / `STRONGROOM_MASTER_KEY_FILE`), see `keyfile`, plus the random
+  KEKs `strongroom keys rotate` adds to the object key file (`kek_file`), see `local_keks`;
 - `vault`: a HashiCorp Vault transit key (`kms_vault`, through hvac);
 - `aws`: an AWS KMS key (`kms_aws`, through boto3).
 
@@ -44,6 +45,7 @@ from strongroom.crypto.keyfile import (
     object_keyring,
     read_key_file,
 )
+from strongroom.crypto.local_keks import LocalKekFile, read_local_keks
 from strongroom.outbound.addresses import is_loopback_host
 
 __all__ = [
@@ -60,6 +62,7 @@ __all__ = [
     "build_keyring",
     "build_keys",
     "kek_config_from_mapping",
+    "local_kek_file",
     "verify_kek",
 ]
 
@@ -101,7 +104,7 @@ class RewrappingKek(KeyEncryptionKey, Protocol):
 
 # Fields (besides `kind` and `timeout`) each kind reads; any other field set is a mistake.
 _FIELDS_FOR: dict[KekKind, frozenset[str]] = {
-    KekKind.LOCAL: frozenset({"key_file"}),
+    KekKind.LOCAL: frozenset({"key_file", "kek_file"}),
     KekKind.VAULT: frozenset(
         {"key", "url", "token", "token_file", "mount", "namespace", "ca_file"}
     ),
@@ -131,6 +134,7 @@ class KekConfig:
     region: str = ""
     endpoint: str = ""
     key_file: Path | None = None
+    kek_file: Path | None = None  # local: the rotated object KEKs (none until a rotation)
     timeout: float = 10.0
 
     def __post_init__(self) -> None:
@@ -208,7 +212,7 @@ def _check_url(url: str, name: str, *, required: bool) -> None:
         raise KekConfigError(f"{name} must use https (plain http only to a loopback address)")
 
 
-_PATH_FIELDS = frozenset({"token_file", "ca_file", "key_file"})
+_PATH_FIELDS = frozenset({"token_file", "ca_file", "key_file", "kek_file"})
 _FLOAT_FIELDS = frozenset({"timeout"})
 
 
@@ -278,7 +282,27 @@ def _local_keys(
     with suppress(FileNotFoundError):
         others = [key for key in read_key_file(config.key_file)[1] if key.key_id != master.key_id]
     ring = object_keyring(master, others)
-    return ring.primary, [ring.get(key_id) for key_id in ring.key_ids if key_id != master.key_id]
+    derived = [ring.get(key_id) for key_id in ring.key_ids]
+    if config.kek_file is None:
+        return ring.primary, [kek for kek in derived if kek.key_id != master.key_id]
+    # Rotated keys: the file's primary (once there is one) wraps new data keys; the derived
+    # keys still unwrap unless retired.
+    rotated = read_local_keks(LocalKekFile(config.kek_file, master))
+    keys = [*rotated.keys, *(kek for kek in derived if kek.key_id not in rotated.retired)]
+    primary_id = rotated.primary or master.key_id
+    primary = next((kek for kek in keys if kek.key_id == primary_id), None)
+    if primary is None:
+        raise KekConfigError("the primary local key-encryption key has been retired")
+    return primary, [kek for kek in keys if kek is not primary]
+
+
+def local_kek_file(config: KekConfig, *, env: Mapping[str, str]) -> tuple[LocalKekFile, str]:
+    """(the object key file of a local provider, the id of its master-derived KEK), for
+    `keys rotate` and `keys retire`. KekConfigError for another kind or no `kek_file`."""
+    if config.kind is not KekKind.LOCAL or config.key_file is None or config.kek_file is None:
+        raise KekConfigError("only a local key provider with a kek_file rotates local keys")
+    master = load_or_create_master_key(config.key_file, env=env)
+    return LocalKekFile(config.kek_file, master), master.key_id
 
 
 def build_keyring(

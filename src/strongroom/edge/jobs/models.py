@@ -154,3 +154,46 @@ class StoredFile(models.Model):
                 fields=["lease_id", "output_index", "path"], name="one_file_per_path_per_lease"
             )
         ]
+
+
+class RotationStatus(models.TextChoices):
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+
+
+class KeyRotation(models.Model):
+    """One `strongroom keys rotate`: every object's data key re-wrapped under `target_key_id`.
+
+    The background job walks the object keys in sorted order and saves `cursor` (the last key
+    done) after every batch, so an interrupted rotation resumes where it stopped, and doing a
+    batch twice is harmless (objects already on the target key are skipped)."""
+
+    status = models.CharField(
+        max_length=16, choices=RotationStatus.choices, default=RotationStatus.RUNNING
+    )
+    provider = models.CharField(max_length=16)  # strongroom.crypto.providers.KekKind
+    previous_key_id = models.CharField(max_length=255)
+    target_key_id = models.CharField(max_length=255)
+    total = models.PositiveIntegerField(default=0)  # objects found when the walk started
+    done = models.PositiveIntegerField(default=0)  # objects looked at so far
+    rewrapped = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)  # objects left as they were (see last_error)
+    cursor = models.CharField(max_length=512, blank=True, default="")
+    last_error = models.TextField(blank=True, default="")  # names object and key id, no secrets
+    started_by = models.CharField(max_length=255, blank=True, default="")
+    # Whoever runs a slice of the walk (the background job, or `keys rotate --wait`) claims it
+    # until this time, so two runners never count the same objects twice.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=models.Q(status="running"),
+                name="one_running_key_rotation",
+            )
+        ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 
+from django.db import transaction
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
@@ -14,7 +15,7 @@ from strongroom.edge.audit.checkpoints import last_checkpointed_seq, make_checkp
 from strongroom.edge.audit.models import AuditEvent
 from strongroom.edge.audit.services import record_event
 from strongroom.edge.jobs.models import Task
-from strongroom.edge.jobs.services import callbacks
+from strongroom.edge.jobs.services import callbacks, key_rotation
 from strongroom.edge.jobs.services.leases import reap_expired_leases
 from strongroom.edge.jobs.services.workers import purge_nonces
 from strongroom.edge.jobs.states import TaskStatus
@@ -68,3 +69,18 @@ def checkpoint_audit_log() -> None:
     last = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
     if last is not None and last != last_checkpointed_seq():
         make_checkpoint()
+
+
+@db_task(retries=10, retry_delay=60)
+def rewrap_objects(rotation_id: int) -> None:
+    """One slice of a key rotation; queues the next while objects remain. A KMS outage raises
+    (progress is saved first), and Huey retries the slice later."""
+    if key_rotation.run_rotation(rotation_id):
+        transaction.on_commit(lambda: rewrap_objects(rotation_id), robust=True)
+
+
+@db_periodic_task(crontab(minute="*/5"))
+def resume_key_rotations() -> None:
+    """Pick up rotations whose runner stopped (consumer restarted, retries used up)."""
+    for rotation_id in key_rotation.stalled_rotations():
+        rewrap_objects(rotation_id)

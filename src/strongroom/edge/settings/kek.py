@@ -6,19 +6,39 @@ vault: HashiCorp Vault transit key STRONGROOM_KEK_KEY at STRONGROOM_VAULT_ADDR, 
 aws:   AWS KMS key STRONGROOM_KEK_KEY (id, alias or ARN) in STRONGROOM_AWS_REGION; credentials
        from boto3's usual chain; STRONGROOM_AWS_KMS_ENDPOINT for a private endpoint.
 Moving off the local key keeps it as a retired, unwrap-only key (STRONGROOM_KEK_KEEP_LOCAL=1,
-the default), so objects written before the move stay readable.
+the default), so objects written before the move stay readable. `strongroom keys rotate` adds
+local KEKs to the object key file; the master key itself is never rotated (it derives the
+database key and the other local secrets).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from strongroom.crypto.providers import KekConfig, KekConfigError, kek_config_from_mapping
 from strongroom.edge.datadir import DataDir
 from strongroom.edge.settings.env import ConfigError, Env
 
 
+def object_kek_file(data: DataDir) -> Path:
+    """The local provider's rotated object KEKs (`strongroom keys rotate`), next to the
+    master key file (created 0600 at the first rotation)."""
+    return data.master_key.parent / "object-keks.json"
+
+
+def wrapped_keys_file(data: DataDir) -> Path:
+    """The wrapped-key store (format 2 objects' data keys), an SQLCipher file beside the
+    database (see strongroom.storage.wrapped_keys for why it is not a database table)."""
+    return data.database.parent / "wrapped-keys.db"
+
+
 def object_kek_configs(env: Env, data: DataDir) -> tuple[KekConfig, tuple[KekConfig, ...]]:
     """(the primary KEK's config, retired configs that still unwrap)."""
-    local = {"kind": "local", "key_file": str(data.master_key)}
+    local = {
+        "kind": "local",
+        "key_file": str(data.master_key),
+        "kek_file": str(object_kek_file(data)),
+    }
     kind = env.str("KEK", "local")
     try:
         if kind == "local":
