@@ -61,6 +61,12 @@ class TestWebhookRotate(CrossTenantRoute):
         return [tenant.project.pk]
 
 
+class TestProjectDelete(TestWebhookRotate):
+    # Without the matching name the own-project request is refused with a message (302), so the
+    # positive control deletes nothing; the other tenant's project must still be a 404.
+    route, method, data = "project_delete", "post", {"confirm": "not the name"}
+
+
 class TestWebhookTest(TestWebhookRotate):
     # A loopback receiver is refused by the SSRF guard: the own-object request stays on this host.
     route, method, data = "webhook_test", "post", {"url": "https://127.0.0.1:9/hook"}

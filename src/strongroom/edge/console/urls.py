@@ -27,6 +27,7 @@ urlpatterns = [
     path("organization", dashboard.switch_org, name="switch_org"),
     path("projects", projects.project_list, name="projects"),
     path("projects/new", projects.project_create, name="project_create"),
+    path("projects/<int:project_id>/delete", projects.project_delete, name="project_delete"),
     path("jobs/new", jobs.new_job, name="job_new"),
     path("jobs/upload-task", jobs.upload_task, name="job_upload_task"),
     path("jobs/<int:task_id>", jobs.job_detail, name="job_detail"),

@@ -1,4 +1,5 @@
-"""Projects of the organization: list and create (owners and admins)."""
+"""Projects of the organization: list, create (owners and admins), delete (owners, after a
+fresh password check; the project's media is crypto-shredded first)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from strongroom.edge.accounts.permissions import Action
+from strongroom.edge.accounts.permissions import Action, Credential, allows
 from strongroom.edge.accounts.projects import ProjectNameTaken, create_project
 from strongroom.edge.console import scoping
 from strongroom.edge.console.access import console_view
 from strongroom.edge.console.forms import ProjectForm
+from strongroom.edge.jobs.services.shredding import delete_project
 
 
 @require_GET
@@ -37,6 +39,25 @@ def project_create(request: HttpRequest) -> HttpResponse:
     return _page(request, form, status=400)
 
 
+@require_POST
+@console_view(Action.PROJECT_DELETE)
+def project_delete(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = scoping.project(request, project_id)
+    if request.POST.get("confirm", "") != project.name:
+        messages.error(request, "Type the project's name to confirm deleting it.")
+        return HttpResponseRedirect(reverse("console:projects"))
+    result = delete_project(project, actor=f"user:{request.user.pk}", actor_type="user")
+    messages.success(
+        request, f"Project {project.name} deleted; {result.objects} stored object(s) shredded."
+    )
+    return HttpResponseRedirect(reverse("console:projects"))
+
+
 def _page(request: HttpRequest, form: ProjectForm, status: int = 200) -> HttpResponse:
-    context = {"projects": scoping.projects(request), "form": form}
+    role = scoping.membership(request).role
+    context = {
+        "projects": scoping.projects(request),
+        "form": form,
+        "can_delete": allows(Action.PROJECT_DELETE, Credential.SESSION, role=role),
+    }
     return render(request, "console/projects.html", context, status=status)

@@ -55,13 +55,13 @@ def _stop_work(project: Project) -> None:
         ).update(status=WorkItemStatus.CANCELLED, lease_id=None, lease_expires_at=None)
 
 
-def delete_project(project: Project, *, actor: str) -> Shredded:
+def delete_project(project: Project, *, actor: str, actor_type: str = "operator") -> Shredded:
     """Shred the project's media, then delete the project and everything it owns."""
-    result = shred_project(project, actor=actor)
+    result = shred_project(project, actor=actor, actor_type=actor_type)
     with transaction.atomic():
         record_event(
             action="project.deleted",
-            actor_type="operator",
+            actor_type=actor_type,
             actor=actor,
             target=f"project:{project.pk}",
             details={"name": project.name},
