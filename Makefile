@@ -30,7 +30,8 @@ lint: install
 	$(BIN)/lint-imports
 	$(BIN)/mypy src/strongroom/media src/strongroom/crypto src/strongroom/storage src/strongroom/outbound src/strongroom/worker
 
-test: lint system-deps
+test: lint
+	@scripts/system-deps.sh test
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup tests
 
 unit: install
