@@ -7,6 +7,7 @@ from enum import StrEnum
 from django.conf import settings
 
 from strongroom.crypto.tokens import TokenError, issue_token, read_token
+from strongroom.edge.accounts.permissions import Action, Credential, allows
 
 
 class GrantPurpose(StrEnum):
@@ -15,6 +16,17 @@ class GrantPurpose(StrEnum):
     HEARTBEAT = "heartbeat"
     COMPLETE = "complete"
     FAIL = "fail"
+
+
+# What each grant URL lets a worker do, in the permission table's terms: the table, not this
+# module, decides whether a worker grant may do it.
+GRANT_ACTIONS = {
+    GrantPurpose.SOURCE: Action.JOB_SOURCE_READ,
+    GrantPurpose.OUTPUT: Action.JOB_OUTPUT_WRITE,
+    GrantPurpose.HEARTBEAT: Action.JOB_PROGRESS,
+    GrantPurpose.COMPLETE: Action.JOB_PROGRESS,
+    GrantPurpose.FAIL: Action.JOB_PROGRESS,
+}
 
 
 class GrantRefused(Exception):
@@ -30,6 +42,9 @@ def grant_token(lease_id: str, purpose: GrantPurpose) -> str:
 
 
 def check_grant(token: str, lease_id: str, purpose: GrantPurpose) -> None:
+    action = GRANT_ACTIONS.get(purpose)
+    if action is None or not allows(action, Credential.WORKER_GRANT):
+        raise GrantRefused("worker grants may not do that")
     claims = _read(token)
     if (
         claims.get("k") != "grant"
