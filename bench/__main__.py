@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import apikeys, checksums, encryption, transcode
+from bench import apikeys, checksums, encryption, request_log_search, transcode
 from bench.context import BenchContext, Benchmark
 from bench.machine import machine_facts
 from bench.model import Figure
@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "apikeys": apikeys.run,
     "checksums": checksums.run,
     "encryption": encryption.run,
+    "request_log_search": request_log_search.run,
     "transcode": transcode.run,
 }
 

@@ -1,16 +1,14 @@
-"""The edge's ASGI application: streaming handlers beside Django, one access log for both.
+"""The edge's ASGI application: streaming handlers beside Django, one request log for both.
 
 tus PATCH, worker transfers and media delivery are plain ASGI handlers (they stream, hash and
 encrypt bytes as they arrive); everything else is Django. Paths are normalised first (Qencode's
-Python SDK polls `//v1/status`).
+Python SDK polls `//v1/status`). The request log (audit/requestlog.py) records every request.
 """
 
 from __future__ import annotations
 
-import json
-import logging
+import asyncio
 import re
-import time
 from typing import Any
 
 import django
@@ -19,18 +17,14 @@ from django.core.handlers.asgi import ASGIHandler
 from strongroom.edge.asgi_io import Receive, Scope, Send
 from strongroom.edge.body_cap import buffered_within_cap
 
-logger = logging.getLogger("strongroom.access")
 _SLASHES = re.compile(r"/{2,}")
 _RAW_SLASHES = re.compile(rb"/{2,}")
-_SECRET_SEGMENTS = [
-    (re.compile(r"^/media/[^/]+/"), "/media/<token>/"),
-    (re.compile(r"^/v1/upload_file/[0-9a-f]{32}"), "/v1/upload_file/<task>"),
-]
 
 
 def build_application() -> Any:
     django.setup()
     from strongroom.edge import ratelimit  # noqa: PLC0415  (needs django.setup())
+    from strongroom.edge.audit import requestlog  # noqa: PLC0415
     from strongroom.edge.delivery import media  # noqa: PLC0415
     from strongroom.edge.uploads import tus  # noqa: PLC0415
     from strongroom.edge.workergate import transfer  # noqa: PLC0415
@@ -40,6 +34,12 @@ def build_application() -> Any:
         (tus.handles, tus.app),
         (transfer.handles, transfer.app),
         (media.handles, media.app),
+    ]
+    # Route names for the request log and metrics (Django requests log their URL pattern).
+    stream_routes = [
+        (tus.handles, "stream:tus"),
+        (transfer.handles, "stream:worker-transfer"),
+        (media.handles, "stream:media"),
     ]
 
     async def route(scope: Scope, receive: Receive, send: Send) -> None:
@@ -66,7 +66,7 @@ def build_application() -> Any:
             "path": _SLASHES.sub("/", scope["path"]),
             "raw_path": _RAW_SLASHES.sub(b"/", raw_path),
         }
-        await _logged(route, scope, receive, send)
+        await requestlog.recorded(route, scope, receive, send, stream_routes)
 
     return application
 
@@ -77,40 +77,15 @@ async def _lifespan(receive: Receive, send: Send) -> None:
         if message["type"] == "lifespan.startup":
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            await asyncio.to_thread(_flush_request_log)
             await send({"type": "lifespan.shutdown.complete"})
             return
 
 
-async def _logged(app: Any, scope: Scope, receive: Receive, send: Send) -> None:
-    started, status = time.monotonic(), 0
+def _flush_request_log() -> None:
+    from strongroom.edge.audit.request_writer import flush_pending  # noqa: PLC0415
 
-    async def send_and_note(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-        await send(message)
-
-    try:
-        await app(scope, receive, send_and_note)
-    finally:
-        logger.info(
-            json.dumps(
-                {
-                    "method": scope["method"],
-                    "path": redact(scope["path"]),
-                    "status": status,
-                    "ms": round((time.monotonic() - started) * 1000, 1),
-                    "client": (scope.get("client") or ["-"])[0],
-                }
-            )
-        )
-
-
-def redact(path: str) -> str:
-    """Never log capability tokens: media tokens and task tokens in paths (queries are dropped)."""
-    for pattern, replacement in _SECRET_SEGMENTS:
-        path = pattern.sub(replacement, path)
-    return path
+    flush_pending(timeout=10)  # queued records reach the database before the process ends
 
 
 application = build_application()

@@ -14,10 +14,13 @@ from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import CollectorRegistry
 
+from strongroom.edge.audit.request_metrics import COLLECTORS as REQUEST_COLLECTORS
 from strongroom.edge.jobs.metrics import JobsCollector
 
 _REGISTRY = CollectorRegistry(auto_describe=False)
 _REGISTRY.register(JobsCollector())
+for _collector in REQUEST_COLLECTORS:  # request rates, latencies, dropped log records
+    _REGISTRY.register(_collector)
 
 
 @require_GET

@@ -3,7 +3,7 @@ Django's test client or through the whole ASGI app, enrolled workers, started ta
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from django.test import Client
 from strongroom.edge.accounts.apikeys import Actor, create_api_key
 from strongroom.edge.accounts.models import Project
 from strongroom.edge.accounts.services import ensure_project
+from strongroom.edge.audit.request_writer import flush_pending
 from strongroom.edge.jobs.models import Task
 from strongroom.edge.jobs.services import tasks as task_service
 from strongroom.edge.jobs.services.workers import create_join_token
@@ -21,6 +22,14 @@ from tests.integration.edge.qencode_api import DjangoForms, QencodeApi, query_te
 from tests.integration.edge.signed_worker import SignedWorker, enroll
 
 OPERATOR = Actor.cli("tests")
+
+
+@pytest.fixture(autouse=True)
+def request_log_written() -> Iterator[None]:
+    """A test's request-log records are stored before its tables are emptied (the background
+    writer would otherwise add them to the next test, or hold PostgreSQL's test database open)."""
+    yield
+    flush_pending()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ signed media URLs (HTTP Range, expiry, forgery)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -124,13 +125,13 @@ def test_it_never_logs_capability_tokens(flow: Flow, caplog: pytest.LogCaptureFi
     flow.put_all()
     flow.complete()
     url = flow.videos()[0]["url"]
-    caplog.set_level(logging.INFO, logger="strongroom.access")
+    caplog.set_level(logging.INFO, logger="strongroom.requests")
     caplog.clear()
 
     assert flow.edge.request("GET", url).status_code == 200
     flow.worker.post_json(flow.grant["heartbeat_url"], {"stage": "saving"})
 
-    access = [r.getMessage() for r in caplog.records if r.name == "strongroom.access"]
+    access = [json.dumps(r.msg) for r in caplog.records if r.name == "strongroom.requests"]
     assert len(access) == 2
     assert all(media_path(url)[0] not in line and "grant=" not in line for line in access)
     assert '"/media/<token>/video.mp4"' in access[0]

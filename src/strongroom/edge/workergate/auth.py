@@ -21,6 +21,8 @@ from strongroom.crypto.signing import (
     sign_response,
     verify_request,
 )
+from strongroom.edge.audit.models import ActorKind
+from strongroom.edge.audit.requestlog import set_actor
 from strongroom.edge.audit.services import record_refusal_once_a_minute
 from strongroom.edge.jobs.models import Worker
 from strongroom.edge.jobs.services.workers import (
@@ -61,6 +63,7 @@ def authenticate_worker(
     if worker is None:  # revoked between key lookup and now
         raise WorkerRefused("unknown_key", "unknown or revoked worker key")
     touch(worker)
+    set_actor(ActorKind.WORKER, worker.worker_id)  # names the worker in the request log
     return worker, verified
 
 
