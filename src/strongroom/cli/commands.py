@@ -73,16 +73,6 @@ def cmd_createuser(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_apikey_create(args: argparse.Namespace) -> int:
-    from strongroom.cli.bootstrap import setup_django  # noqa: PLC0415
-
-    setup_django(args.data_dir)
-    from strongroom.edge.accounts.services import create_api_key, ensure_project  # noqa: PLC0415
-
-    print(create_api_key(ensure_project(args.organization, args.project), name=args.name))
-    return 0
-
-
 def cmd_webhook_secret(args: argparse.Namespace) -> int:
     from strongroom.cli.bootstrap import setup_django  # noqa: PLC0415
 
@@ -142,24 +132,6 @@ def cmd_worker_revoke(args: argparse.Namespace) -> int:
     except UnknownWorker:
         raise CommandFailed(f"no worker {args.worker_id}") from None
     print(f"Revoked {args.worker_id}; its leases go back to the queue")
-    return 0
-
-
-def cmd_keys_status(args: argparse.Namespace) -> int:
-    from strongroom.cli.bootstrap import setup_django  # noqa: PLC0415
-
-    setup_django(args.data_dir)
-    from strongroom.edge.jobs.services.keys import key_usage  # noqa: PLC0415
-
-    usage = key_usage()
-    print(f"primary key: {usage.primary}")
-    for key_id in sorted(set(usage.usable) | set(usage.objects_by_key)):
-        role = (
-            "primary"
-            if key_id == usage.primary
-            else ("unwrap-only" if key_id in usage.usable else "NOT AVAILABLE")
-        )
-        print(f"{key_id}  {usage.objects_by_key.get(key_id, 0)} object(s)  {role}")
     return 0
 
 

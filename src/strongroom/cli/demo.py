@@ -9,6 +9,7 @@ shows progress, downloads and checks the outputs through their signed URLs, then
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +76,9 @@ def _demo_api_key() -> str:
 
 def _start_edge(data_root: Path, info_path: Path) -> EdgeHandle:
     info_path.unlink(missing_ok=True)
+    # The demo prints its own progress; the edge's JSON request lines (for log shippers) would
+    # bury it. They are still stored and searchable with `strongroom logs search`.
+    os.environ["STRONGROOM_REQUEST_LOG_STDOUT"] = "0"
     child = Child(
         name="edge",
         argv_factory=lambda: strongroom_argv(

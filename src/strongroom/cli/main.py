@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from strongroom import __version__
+from strongroom.cli import apikeys, keys, logs, users
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -24,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _server_commands(commands)
     _admin_commands(commands)
+    logs.register(commands)
     _client_commands(commands)
     return parser
 
@@ -105,15 +107,8 @@ def _admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser
     user.add_argument("--organization", default=None)
     user.add_argument("--staff", action="store_true")
     user.set_defaults(handler=_lazy("strongroom.cli.commands", "cmd_createuser"))
-    apikey = commands.add_parser("apikey", help="API keys").add_subparsers(
-        dest="apikey_command", required=True, metavar="APIKEY_COMMAND"
-    )
-    create = apikey.add_parser("create", help="create an API key; prints only the key")
-    _data_dir(create)
-    create.add_argument("--project", required=True)
-    create.add_argument("--organization", default="default")
-    create.add_argument("--name", default="")
-    create.set_defaults(handler=_lazy("strongroom.cli.commands", "cmd_apikey_create"))
+    apikeys.register(commands)
+    users.register(commands)
     hooks = commands.add_parser("webhooks", help="callbacks").add_subparsers(
         dest="webhooks_command", required=True, metavar="WEBHOOKS_COMMAND"
     )
@@ -136,12 +131,7 @@ def _admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser
         command = certs.add_parser(name, help=help_text)
         _data_dir(command)
         command.set_defaults(handler=_lazy("strongroom.cli.certs", f"cmd_certs_{name}"))
-    keys = commands.add_parser("keys", help="object encryption keys").add_subparsers(
-        dest="keys_command", required=True, metavar="KEYS_COMMAND"
-    )
-    key_status = keys.add_parser("status", help="which key wraps how many stored objects")
-    _data_dir(key_status)
-    key_status.set_defaults(handler=_lazy("strongroom.cli.commands", "cmd_keys_status"))
+    keys.register(commands)  # keys status|rotate|retire, projects delete
     workers = commands.add_parser("workers", help="list enrolled workers (= worker list)")
     _data_dir(workers)
     workers.set_defaults(handler=_lazy("strongroom.cli.commands", "cmd_worker_list"))
@@ -190,6 +180,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # httpx logs every request's full URL at INFO, and ours carry signed grant and media tokens.
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
         return args.handler(args)
     except KeyboardInterrupt:
