@@ -321,6 +321,7 @@ def _audit(action: str, actor: Actor, key: ApiKey, details: dict[str, Any]) -> N
         actor=actor.name,
         target=f"apikey:{key.public_id}",
         details=plain,
+        organization_id=key.project.organization_id,
     )
 
 

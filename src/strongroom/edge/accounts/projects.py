@@ -42,4 +42,5 @@ def _audit(action: str, actor: Actor, project: Project, details: dict[str, objec
         actor=actor.name,
         target=f"project:{project.pk}",
         details=details,
+        organization_id=project.organization_id,
     )

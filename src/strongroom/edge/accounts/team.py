@@ -144,4 +144,5 @@ def _audit(
         actor=actor.name,
         target=f"org:{organization.pk}",
         details=details,
+        organization_id=organization.pk,
     )

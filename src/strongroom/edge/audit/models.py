@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from strongroom.edge.encrypted_fields import EncryptedFieldsModel, EncryptedTextField
+
 
 class AuditEvent(models.Model):
     seq = models.BigAutoField(primary_key=True)
@@ -13,18 +15,23 @@ class AuditEvent(models.Model):
     actor = models.CharField(max_length=120)
     target = models.CharField(max_length=200, blank=True, default="")
     details = models.JSONField(default=dict, blank=True)
+    # The organization the event concerns, so its owners and admins can read it in the console
+    # (null: a platform event, for operators only). A plain id: events outlive organizations.
+    organization_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     prev_hash = models.CharField(max_length=64)
     entry_hash = models.CharField(max_length=64, unique=True)
 
 
-class VulnerabilityReport(models.Model):
-    """A report sent through the security front door (encrypted at rest with the database)."""
+class VulnerabilityReport(EncryptedFieldsModel):
+    """A report sent through the security front door; its words are stored only as ciphertext."""
+
+    ENCRYPTION_ROW_FIELD = "reference"
 
     reference = models.CharField(max_length=32, unique=True)
     received_at = models.DateTimeField(auto_now_add=True)
-    contact = models.CharField(max_length=320, blank=True, default="")
-    summary = models.CharField(max_length=200)
-    details = models.TextField()
+    contact = EncryptedTextField(blank=True, default="")  # at most 320 characters (the form)
+    summary = EncryptedTextField()  # at most 200
+    details = EncryptedTextField()
 
 
 class ActorKind(models.TextChoices):

@@ -25,6 +25,7 @@ def record_event(
     actor: str,
     target: str = "",
     details: dict[str, Any] | None = None,
+    organization_id: int | None = None,
 ) -> AuditEvent:
     with transaction.atomic():
         last = AuditEvent.objects.select_for_update().order_by("-seq").first()
@@ -36,6 +37,7 @@ def record_event(
             "actor": actor,
             "target": target,
             "details": details or {},
+            "organization_id": organization_id,
         }
         return AuditEvent.objects.create(
             prev_hash=prev_hash, entry_hash=entry_hash(prev_hash, fields), **fields
@@ -43,7 +45,9 @@ def record_event(
 
 
 def entry_hash(prev_hash: str, fields: dict[str, Any]) -> str:
-    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=_iso)
+    # A null organization is left out, so events written before the column existed still verify.
+    hashed = {k: v for k, v in fields.items() if not (k == "organization_id" and v is None)}
+    canonical = json.dumps(hashed, sort_keys=True, separators=(",", ":"), default=_iso)
     return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
 
 
@@ -58,6 +62,7 @@ def first_broken_event() -> int | None:
             "actor": event.actor,
             "target": event.target,
             "details": event.details,
+            "organization_id": event.organization_id,
         }
         if event.prev_hash != prev or event.entry_hash != entry_hash(prev, fields):
             return event.seq

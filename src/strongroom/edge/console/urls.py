@@ -7,6 +7,7 @@ resolver and fails for a route that neither its cross-tenant tests nor its exemp
 from django.urls import include, path
 
 from strongroom.edge.console.pages import (
+    audit,
     dashboard,
     jobs,
     keys,
@@ -54,4 +55,5 @@ urlpatterns = [
     path("invitations/accept", team.accept_invitation, name="invitation_accept"),
     path("workers", workers.worker_tokens, name="workers"),
     path("logs", logs.request_log, name="logs"),
+    path("audit", audit.audit_log, name="audit"),
 ]

@@ -26,6 +26,7 @@ PAGES = (
     ("console:webhooks", "Webhooks", Action.WEBHOOK_MANAGE),
     ("console:team", "Team", Action.MEMBER_READ),
     ("console:logs", "Request log", Action.AUDIT_READ),
+    ("console:audit", "Audit log", Action.AUDIT_READ),
     ("console:workers", "Workers", Action.WORKER_ENROLL),
 )
 

@@ -44,6 +44,7 @@ def shred_project(project: Project, *, actor: str, actor_type: str = "operator")
         actor=actor,
         target=f"project:{project.pk}",
         details={"name": project.name, **result.__dict__},
+        organization_id=project.organization_id,
     )
     return result
 
@@ -65,6 +66,7 @@ def delete_project(project: Project, *, actor: str, actor_type: str = "operator"
             actor=actor,
             target=f"project:{project.pk}",
             details={"name": project.name},
+            organization_id=project.organization_id,
         )
         project.delete()
     return result
