@@ -37,6 +37,7 @@ _PREFIXES = (
     ("/security/report", RouteClass.AUTH),
     ("/console/login", RouteClass.AUTH),  # password and second-factor steps
     ("/console/reauth", RouteClass.AUTH),
+    ("/console/signup", RouteClass.AUTH),
     ("/v1/upload_file/", RouteClass.UPLOAD),
     ("/v1/", RouteClass.API),
     ("/api/v2/", RouteClass.API),

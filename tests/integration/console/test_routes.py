@@ -19,7 +19,14 @@ EXEMPT = {
     "passkey_remove": "a person's own passkey, not an organization's object",
 }
 # Routes anyone may open: signing in can't require being signed in.
-OPEN = {"login", "login_verify", "logout", "passkey_sign_in", "passkey_sign_in_options"}
+OPEN = {
+    "login",
+    "login_verify",
+    "logout",
+    "passkey_sign_in",
+    "passkey_sign_in_options",
+    "signup",  # anonymous by design: the invitation code is the credential
+}
 
 
 def console_routes() -> Iterator[tuple[str, URLPattern]]:

@@ -2,10 +2,11 @@
 
 from django.urls import path
 
-from strongroom.edge.console import account_views, auth_views, passkey_views
+from strongroom.edge.console import account_views, auth_views, passkey_views, signup_views
 
 urlpatterns = [
     path("login", auth_views.sign_in, name="login"),
+    path("signup", signup_views.sign_up, name="signup"),
     path("login/verify", auth_views.sign_in_verify, name="login_verify"),
     path("logout", auth_views.sign_out, name="logout"),
     path("reauth", auth_views.reauthenticate, name="reauth"),
