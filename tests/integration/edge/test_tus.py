@@ -84,6 +84,19 @@ def test_it_refuses_an_upload_over_tus_max_size(
     assert create(edge, task.token, 1000).status_code == 201
 
 
+def test_a_projects_uploads_stay_within_its_quota(
+    edge: EdgeClient, project: Project, settings: Settings
+) -> None:
+    settings.PROJECT_UPLOAD_QUOTA = 1500
+    first, second = (task_service.create_task(project) for _ in range(2))
+    assert create(edge, first.token, 1000).status_code == 201
+    before = snapshot()
+    refused = create(edge, second.token, 501)
+    assert refused.status_code == 413 and b"quota" in refused.content
+    assert snapshot() == before
+    assert create(edge, second.token, 500).status_code == 201
+
+
 @pytest.mark.parametrize("which", ["unknown", "started"])
 def test_it_refuses_an_upload_for_a_task_it_cannot_take(
     edge: EdgeClient, task: Task, which: str

@@ -118,6 +118,8 @@ async def _create(
         raise TusError(
             413, f"Upload-Length exceeds Tus-Max-Size ({settings.TUS_MAX_SIZE})"
         ) from None
+    except uploads.UploadQuotaExceeded as exc:
+        raise TusError(413, str(exc)) from None
     except uploads.UploadNotFound:
         raise TusError(404, "task not found or already started") from None
     except ScopeMissing as exc:

@@ -7,8 +7,10 @@ import secrets
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
 
 from strongroom.edge.accounts.apikeys import require_scope
+from strongroom.edge.accounts.models import Project
 from strongroom.edge.accounts.permissions import Action
 from strongroom.edge.jobs.models import Task, Upload
 from strongroom.edge.jobs.services.objects import object_store
@@ -21,6 +23,13 @@ class UploadNotFound(Exception):
 
 class UploadTooLarge(Exception):
     """Upload-Length is above Tus-Max-Size."""
+
+
+class UploadQuotaExceeded(Exception):
+    """The project's uploads would take more than STRONGROOM_PROJECT_UPLOAD_QUOTA bytes."""
+
+    def __init__(self, used: int, quota: int) -> None:
+        super().__init__(f"project upload quota exceeded ({used} of {quota} bytes in use)")
 
 
 class OffsetConflict(Exception):
@@ -41,9 +50,24 @@ def create_upload(task_token: str, length: int) -> Upload:
     require_scope(task.api_key, Action.UPLOAD)
     # An empty upload is complete at once (the worker will refuse it as media, with a reason).
     sha256 = hashlib.sha256(b"").hexdigest() if length == 0 else ""
-    return Upload.objects.create(
-        task=task, uuid=secrets.token_hex(16), length=length, sha256=sha256
+    with transaction.atomic():
+        _check_quota(task, length)
+        return Upload.objects.create(
+            task=task, uuid=secrets.token_hex(16), length=length, sha256=sha256
+        )
+
+
+def _check_quota(task: Task, length: int) -> None:
+    """Declared lengths count from creation: a project can't reserve more than its quota."""
+    Project.objects.select_for_update().filter(pk=task.project_id).first()  # one at a time
+    used = (
+        Upload.objects.filter(task__project_id=task.project_id).aggregate(total=Sum("length"))[
+            "total"
+        ]
+        or 0
     )
+    if used + length > settings.PROJECT_UPLOAD_QUOTA:
+        raise UploadQuotaExceeded(used, settings.PROJECT_UPLOAD_QUOTA)
 
 
 def find_upload(task_token: str, uuid: str) -> Upload:
