@@ -3,7 +3,7 @@
 from strongroom.outbound.addresses import IPAddress, is_allowed_address
 from strongroom.outbound.destination import Resolver, check_url, system_resolver
 from strongroom.outbound.errors import BlockedDestination, FetchFailed, OutboundError
-from strongroom.outbound.fetch import FetchResult, fetch_to_file, post_form
+from strongroom.outbound.fetch import FetchResult, Reply, fetch_to_file, post_form, send_bytes
 from strongroom.outbound.policy import FetchPolicy
 
 __all__ = [
@@ -13,10 +13,12 @@ __all__ = [
     "FetchResult",
     "IPAddress",
     "OutboundError",
+    "Reply",
     "Resolver",
     "check_url",
     "fetch_to_file",
     "is_allowed_address",
     "post_form",
+    "send_bytes",
     "system_resolver",
 ]

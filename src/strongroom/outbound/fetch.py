@@ -90,6 +90,41 @@ def post_form(
         return resp.status_code
 
 
+@dataclass(frozen=True)
+class Reply:
+    """A whole (small) answer: status, headers and body."""
+
+    status: int
+    headers: dict[str, str]
+    content: bytes
+
+
+def send_bytes(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    policy: FetchPolicy,
+    *,
+    resolver: Resolver = system_resolver,
+) -> Reply:
+    """Send one request with ``body`` through the pinned connection and read the whole answer
+    (at most ``policy.max_bytes``). For API calls such as S3's, whose answers are small; no
+    redirects are followed. Raises BlockedDestination or FetchFailed."""
+    deadline = time.monotonic() + policy.total_timeout
+    destination = resolve_destination(url, policy, resolver=resolver)
+    with _pinned_send(destination, method, policy, deadline, headers=headers, data=body) as resp:
+        content = bytearray()
+        try:
+            for chunk in resp.iter_raw():
+                content += chunk
+                if len(content) > policy.max_bytes:
+                    raise FetchFailed("the answer from the URL is larger than allowed")
+        except httpx.HTTPError:
+            raise FetchFailed("the answer from the URL was interrupted") from None
+        return Reply(resp.status_code, dict(resp.headers.items()), bytes(content))
+
+
 def _follow_redirects(
     url: str, policy: FetchPolicy, deadline: float, resolver: Resolver, stack: ExitStack
 ) -> httpx.Response:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
 
 from strongroom.edge.accounts.models import ApiKey, Project
+from strongroom.edge.encrypted_fields import EncryptedFieldsModel, EncryptedTextField
 from strongroom.edge.jobs.states import TaskStatus, WorkItemStatus
 
 
@@ -197,3 +200,46 @@ class KeyRotation(models.Model):
                 name="one_running_key_rotation",
             )
         ]
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class Destination(EncryptedFieldsModel):
+    """One bucket an output's files are copied to (Qencode's ``format[].destination``).
+
+    The non-secret parts repeat the task's spec so the copy needs nothing else. The access key
+    and secret are stored only as ciphertext bound to this row, and erased once the copy has
+    succeeded or finally failed: they are needed for nothing after that."""
+
+    ENCRYPTION_ROW_FIELD = "uid"
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="destinations")
+    output_index = models.PositiveSmallIntegerField()
+    position = models.PositiveSmallIntegerField()  # order within the output's destination list
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    url = models.CharField(max_length=2048)  # s3://host/bucket/key, no credentials
+    endpoint = models.CharField(max_length=300, blank=True, default="")  # as used for the copy
+    permissions = models.CharField(max_length=32, blank=True, default="")
+    cache_control = models.CharField(max_length=256, blank=True, default="")
+    storage_class = models.CharField(max_length=32, blank=True, default="")
+    access_key = EncryptedTextField(null=True, blank=True)
+    secret_key = EncryptedTextField(null=True, blank=True)
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")  # names bucket and key, no secrets
+    updated_at = models.DateTimeField(auto_now=True)  # touched as each attempt starts and ends
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task", "output_index", "position"], name="one_destination_per_position"
+            )
+        ]
+        ordering = ["output_index", "position"]

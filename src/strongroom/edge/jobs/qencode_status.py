@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from strongroom.edge.jobs.models import Output, Task
+from strongroom.edge.jobs.models import Destination, Output, Task
+from strongroom.edge.jobs.services.destinations import status_details
 from strongroom.edge.jobs.services.grants import media_token
 from strongroom.edge.jobs.states import TaskStatus
 from strongroom.media.jobspec import OutputKind
@@ -38,20 +39,44 @@ def status_object(task: Task, base_url: str) -> dict[str, Any]:
         "status_url": f"{base_url}/v1/status",
         "source_size": round(task.source_size / _BYTES_PER_MB, 3) if task.source_size else None,
         "duration": _source_duration(outputs),
-        **_arrays(outputs, base_url),
+        **_arrays(outputs, base_url, _destinations(task, outputs)),
         "texts": [],
         "warnings": [_warning(w) for w in task.warnings],
         "payload": task.payload or None,
     }
 
 
-def _arrays(outputs: list[Output], base_url: str) -> dict[str, list[dict[str, Any]]]:
+def _destinations(task: Task, outputs: list[Output]) -> dict[int, list[Destination]]:
+    found: dict[int, list[Destination]] = {}
+    if outputs:
+        for destination in Destination.objects.filter(task=task).defer(
+            "access_key", "secret_key"
+        ):
+            found.setdefault(destination.output_index, []).append(destination)
+    return found
+
+
+def _arrays(
+    outputs: list[Output], base_url: str, destinations: dict[int, list[Destination]]
+) -> dict[str, list[dict[str, Any]]]:
     """videos[], audios[] and images[]: each output goes where its kind belongs (§4)."""
     arrays: dict[str, list[dict[str, Any]]] = {"videos": [], "audios": [], "images": []}
     for output in outputs:
         name = status_array(OutputKind(output.kind))
-        arrays[name].append(output_item(output, base_url, _TAG_PREFIX[name]))
+        item = output_item(output, base_url, _TAG_PREFIX[name])
+        _point_at_destination(item, output, destinations.get(output.index, []))
+        arrays[name].append(item)
     return arrays
+
+
+def _point_at_destination(item: dict[str, Any], output: Output, found: list[Destination]) -> None:
+    """An output copied to a bucket is shown there, as Qencode does (url and storage); the
+    signed URL of our own copy stays available as ``download_url``."""
+    details = status_details(found, output)
+    if details is not None:
+        item["download_url"] = item["url"]
+        item["url"] = details["url"]
+        item["storage"] = {**details["storage"], "format": item["storage"]["format"]}
 
 
 def output_item(output: Output, base_url: str, tag_prefix: str = "video") -> dict[str, Any]:

@@ -15,7 +15,7 @@ from strongroom.edge.audit.checkpoints import last_checkpointed_seq, make_checkp
 from strongroom.edge.audit.models import AuditEvent
 from strongroom.edge.audit.services import record_event
 from strongroom.edge.jobs.models import Task
-from strongroom.edge.jobs.services import callbacks, key_rotation
+from strongroom.edge.jobs.services import callbacks, destinations, key_rotation
 from strongroom.edge.jobs.services.leases import reap_expired_leases
 from strongroom.edge.jobs.services.workers import purge_nonces
 from strongroom.edge.jobs.states import TaskStatus
@@ -29,6 +29,7 @@ def finalize_task(task_id: int) -> None:
     task = Task.objects.filter(pk=task_id).select_related("project").first()
     if task is None:
         return
+    destinations.forget_credentials(task_id)  # a failed or cancelled task copies nothing
     if task.status == TaskStatus.ERROR:
         deliver_callback(task_id, callbacks.EVENT_ERROR)
     deliver_callback(task_id, callbacks.EVENT_SAVED)
@@ -39,6 +40,22 @@ def finalize_task(task_id: int) -> None:
         target=f"task:{task.token}",
         details={"project": task.project_id},
     )
+
+
+@db_task()
+def deliver_destinations(task_id: int, attempt: int = 1) -> None:
+    """Copy a task's outputs to its destinations; a failure retries with back-off, and the
+    last one fails the task (services.destinations)."""
+    try:
+        outcome = destinations.deliver(task_id)
+    except Exception:  # the task must not stay in `saving` for ever
+        logger.exception("destination delivery of task %s failed unexpectedly", task_id)
+        outcome = destinations.Attempt(done=False, error=destinations.UNEXPECTED)
+    if not outcome.done and attempt < destinations.ATTEMPTS:
+        delay = destinations.retry_delay(attempt)
+        deliver_destinations.schedule((task_id, attempt + 1), delay=delay)
+        return
+    destinations.finish(task_id, outcome)
 
 
 @db_task()
@@ -61,6 +78,13 @@ def reap_leases() -> None:
     if reaped:
         logger.info("lease reaper: %d expired lease(s) requeued or failed", reaped)
     purge_nonces()
+
+
+@db_periodic_task(crontab(minute="*/15"))
+def resume_deliveries() -> None:
+    """Queue again the copies to destinations whose job was lost (services.destinations)."""
+    for task_id in destinations.stalled_tasks():
+        deliver_destinations(task_id)
 
 
 @db_periodic_task(crontab(minute="*/10"))

@@ -19,6 +19,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from strongroom.edge.jobs.models import Output, StoredFile, Task, Worker, WorkItem
+from strongroom.edge.jobs.services.destinations import hold_for_delivery
 from strongroom.edge.jobs.services.objects import object_store
 from strongroom.edge.jobs.services.transitions import move_task, raise_percent
 from strongroom.edge.jobs.states import TaskStatus, WorkItemStatus
@@ -193,7 +194,8 @@ def complete(lease_id: str, worker: Worker, reports: list[object]) -> None:
         unreported = [f.key for where, f in stored.items() if where not in reported]
         _finish_item(item, WorkItemStatus.DONE)
         move_task(item.task_id, TaskStatus.SAVING)
-        move_task(item.task_id, TaskStatus.COMPLETED, percent=100.0)
+        if not hold_for_delivery(item.task_id):  # else completed once copied to destinations
+            move_task(item.task_id, TaskStatus.COMPLETED, percent=100.0)
         task_prefix = f"tasks/{item.task.token}/"
         keep = f"{task_prefix}a{item.attempts}/"
     _delete_objects(unreported)

@@ -12,10 +12,11 @@ from strongroom.edge.accounts.apikeys import require_scope
 from strongroom.edge.accounts.models import ApiKey, Project
 from strongroom.edge.accounts.permissions import Action
 from strongroom.edge.jobs.models import Output, Task, Upload, WorkItem
+from strongroom.edge.jobs.services.destinations import store_destinations
 from strongroom.edge.jobs.services.transitions import move_task
 from strongroom.edge.jobs.states import TaskStatus
 from strongroom.media.jobspec import JobSpec, required_labels
-from strongroom.media.qencode import parse_start_encode2_query
+from strongroom.media.qencode import parse_start_encode2
 
 TUS_PREFIX = "tus:"
 MAX_PAYLOAD_CHARS = 1000
@@ -58,7 +59,8 @@ def start_task(token: str, query_text: str, payload: str = "") -> Task:
     """
     if len(payload) > MAX_PAYLOAD_CHARS:
         raise PayloadTooLong
-    spec = parse_start_encode2_query(query_text)
+    parsed = parse_start_encode2(query_text)  # destination credentials come back apart
+    spec = parsed.spec
     with transaction.atomic():
         task = find_task(token)
         require_scope(task.api_key, Action.TASK_CREATE)
@@ -75,6 +77,7 @@ def start_task(token: str, query_text: str, payload: str = "") -> Task:
         ):
             raise TaskAlreadyStarted(token)
         _create_outputs(task, spec)
+        store_destinations(task, spec, parsed.credentials)
         if spec.callback_url:
             transaction.on_commit(lambda: _announce_queued(task.pk), robust=True)
         WorkItem.objects.create(
