@@ -32,6 +32,11 @@ def register(commands: Subparsers) -> None:
     rotate.add_argument(
         "--wait", action="store_true", help="do the re-wrapping here and show progress"
     )
+    rotate.add_argument(
+        "--key-file-is-shared",
+        action="store_true",
+        help="cluster profile with a local key: every edge reads the same object key file",
+    )
     retire = _command(keys, "retire", "stop using a key no object needs any more", cmd_retire)
     retire.add_argument("key_id")
     projects = commands.add_parser("projects", help="projects").add_subparsers(
@@ -114,7 +119,9 @@ def cmd_rotate(args: argparse.Namespace) -> int:
     from strongroom.edge.jobs.services import key_rotation  # noqa: PLC0415
 
     try:
-        start = key_rotation.start_rotation(actor=_actor())
+        start = key_rotation.start_rotation(
+            actor=_actor(), key_file_is_shared=args.key_file_is_shared
+        )
     except key_rotation.RotationRefused as exc:
         raise CommandFailed(str(exc)) from None
     rotation = start.rotation

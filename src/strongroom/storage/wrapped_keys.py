@@ -10,7 +10,9 @@ The embedded profile keeps the records in an SQLCipher file next to the database
 Django's database: the store is used from the edge's async request paths and from plain
 packages (storage must not import Django), and a small file with its own connections works
 from any thread. `secure_delete` overwrites deleted records in the file, and the write-ahead
-log is truncated after deletions, so a shredded key does not linger in either file.
+log is truncated after deletions, so a shredded key does not linger in either file. The
+cluster profile keeps the same records in a PostgreSQL table every edge shares
+(storage.postgres_keys); both implement WrappedKeyStore and pass the same contract tests.
 """
 
 from __future__ import annotations

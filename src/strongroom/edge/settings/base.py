@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.staticfiles",
     "django.contrib.messages",
+    "strongroom.edge.admin_apps.StrongroomAdminConfig",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
@@ -58,6 +60,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "strongroom.edge.middleware.PerUserRateLimitMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "strongroom.edge.accounts.activity.SessionActivityMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -108,15 +111,16 @@ APPEND_SLASH = False
 SECURE_HSTS_SECONDS = 63072000
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "no-referrer"
+# "same-origin", not "no-referrer": under no-referrer browsers send `Origin: null` with form
+# posts, and Django's CSRF check refuses every console form. Other sites still get no referrer.
+SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SECURE_HSTS_PRELOAD = True
 SECURE_CROSS_ORIGIN_RESOURCE_POLICY = "same-origin"
 # The edge only listens on TLS, so this redirect never fires for a direct client; behind a proxy
 # it keeps the console on HTTPS. API, worker and media paths are exempt: a redirect there would
 # teach clients to send credentials over plain HTTP first (ASVS 4.1.2).
-SECURE_SSL_REDIRECT = True
-SECURE_REDIRECT_EXEMPT = [r"^(?!console/|$)"]
+SECURE_SSL_REDIRECT = True  # exempt: every path but the console's and the admin's (below)
 X_FRAME_OPTIONS = "DENY"
 if ENV.bool("TRUST_PROXY_TLS_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -136,11 +140,25 @@ SESSION_SEAL_KEYS = [  # the current generation seals; the previous one still op
     derive_key(MASTER_KEY, f"session-cookie-{generation}")
     for generation in range(SESSION_KEY_GENERATION, max(SESSION_KEY_GENERATION - 2, 0), -1)
 ]
+# Secrets and personal fields are encrypted per value (edge/encrypted_fields.py), in PostgreSQL
+# and inside SQLCipher alike; the current generation encrypts, the previous one still decrypts.
+DB_FIELD_KEY_GENERATION = ENV.int("DB_FIELD_KEY_GENERATION", 1, minimum=1)
+DB_FIELD_KEYS = [
+    derive_key(MASTER_KEY, f"db-fields-{generation}")
+    for generation in range(DB_FIELD_KEY_GENERATION, max(DB_FIELD_KEY_GENERATION - 2, 0), -1)
+]
 CSRF_COOKIE_NAME = "__Host-strongroom_csrf"
 CSRF_COOKIE_SECURE = True
 CSRF_COOKIE_HTTPONLY = True  # templates carry the token; scripts never read the cookie
 CSRF_TRUSTED_ORIGINS = [PUBLIC_URL] if PUBLIC_URL else []
 LOGIN_URL = "console:login"
+# Django's admin, for operators (staff + second factor + recent re-auth; every request audited).
+# A path of the operator's choosing keeps it off scanners' default lists; set it empty to disable.
+ADMIN_PATH = ENV.str("ADMIN_PATH", "ops/")
+if ADMIN_PATH and not re.fullmatch(r"([a-z0-9-]+/)+", ADMIN_PATH):
+    raise ConfigError("STRONGROOM_ADMIN_PATH: lowercase letters, digits and '-', ending in '/'")
+# Only pages for people redirect to HTTPS; programs' endpoints never do.
+SECURE_REDIRECT_EXEMPT = [rf"^(?!console/|{re.escape(ADMIN_PATH) if ADMIN_PATH else 'console/'}|$)"]
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"  # not a cookie
 
 # Sign-in: lockout after repeated failures per account and address (django-axes), then TOTP.
@@ -186,6 +204,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 QENCODE_QUERY_MAX_BYTES = 128 * 1024
 TUS_MAX_SIZE = ENV.int("TUS_MAX_SIZE", 64 << 30, minimum=1)
+# What one project's uploads may add up to (declared lengths, while their rows exist).
+PROJECT_UPLOAD_QUOTA = ENV.int("PROJECT_UPLOAD_QUOTA", 1 << 40, minimum=1)
 WORKER_OUTPUT_MAX_SIZE = ENV.int("WORKER_OUTPUT_MAX_SIZE", 64 << 30, minimum=1)
 
 # Jobs
@@ -214,6 +234,9 @@ RATE_LIMITS = {
     "other": ENV.str("RATE_LIMIT_OTHER", "600/minute"),
     # per worker, not per address: a heartbeat every 2 s is 30 a minute
     "heartbeat": ENV.str("RATE_LIMIT_HEARTBEAT", "120/minute"),
+    # per API key and per signed-in person, whatever address they come from
+    "api_key": ENV.str("RATE_LIMIT_API_KEY", "1200/minute"),
+    "user": ENV.str("RATE_LIMIT_USER", "600/minute"),
 }
 for _name, _rate in RATE_LIMITS.items():  # a typo stops start-up, not the first request
     try:
@@ -236,11 +259,56 @@ HUEY = build_huey(ENV, DATA, derive_key(MASTER_KEY, "sqlcipher-tasks"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json_lines": {"()": "strongroom.edge.audit.json_lines.JsonLineFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        # The request log: one JSON line per request on stdout, for log shippers.
+        "requests": {
+            "class": "logging.StreamHandler",
+            "formatter": "json_lines",
+            "stream": "ext://sys.stdout",
+        },
+    },
     "root": {"handlers": ["console"], "level": ENV.str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.request": {"level": "ERROR"},
         "huey": {"level": "WARNING"},
+        # httpx logs full URLs at INFO; signed URLs carry tokens.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "strongroom.requests": {
+            "handlers": ["requests"] if ENV.bool("REQUEST_LOG_STDOUT", default=True) else [],
+            "level": "INFO",
+            "propagate": False,
+        },
     },
 }
+
+# Request log (docs/configuration.md, "Request log"): kept this many days, written in batches
+# from a queue of at most this many records (when full, records are dropped and counted).
+REQUEST_LOG_DAYS = ENV.int("REQUEST_LOG_DAYS", 30, minimum=1, maximum=3650)
+REQUEST_LOG_QUEUE = ENV.int("REQUEST_LOG_QUEUE", 10_000, minimum=100, maximum=1_000_000)
+# Last in the chain, so it sees the user a console view signed in or loaded.
+MIDDLEWARE = [*MIDDLEWARE, "strongroom.edge.audit.middleware.RequestActorMiddleware"]
+
+# Output destinations (docs/configuration.md, "Destinations"): S3 endpoints must resolve to
+# public addresses unless these networks (CIDRs) and ports are opened for an internal server;
+# plain http (no TLS) is used only for hosts whose addresses all lie in DESTINATION_HTTP_NETWORKS.
+DESTINATION_ALLOW_NETWORKS = ENV.list("DESTINATION_ALLOW_NETWORKS")
+DESTINATION_ALLOW_PORTS = tuple(
+    int(p) for p in ENV.list("DESTINATION_ALLOW_PORTS") if p.isdigit()
+)
+DESTINATION_HTTP_NETWORKS = ENV.list("DESTINATION_HTTP_NETWORKS")
+# botocore's debug log prints each signed request, Authorization header (access key id) included.
+_LOGGERS: dict[str, Any] = LOGGING["loggers"]  # type: ignore[assignment]  # a dict, typed object
+_LOGGERS.update({name: {"level": "WARNING"} for name in ("botocore", "s3transfer")})
+
+# Objects (docs/configuration.md, "Profiles"): None keeps them in OBJECT_STORE_ROOT; an S3
+# location (STRONGROOM_OBJECT_STORE=s3://…) puts them in a bucket every edge shares. Their wrapped
+# data keys follow the database: a PostgreSQL table with DATABASE_URL, else an SQLCipher file.
+from strongroom.edge.settings.object_store import object_store_location  # noqa: E402
+
+OBJECT_STORE = object_store_location(ENV)

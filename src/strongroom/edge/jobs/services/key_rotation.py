@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -67,8 +67,9 @@ class _Slice:
     error: str = ""
 
 
-def start_rotation(*, actor: str) -> RotationStart:
+def start_rotation(*, actor: str, key_file_is_shared: bool = False) -> RotationStart:
     """Start a rotation (new primary KEK, background re-wrap), or resume the running one."""
+    _refuse_local_key_in_cluster(key_file_is_shared)
     running = KeyRotation.objects.filter(status=RotationStatus.RUNNING).first()
     if running is not None:
         transaction.on_commit(lambda: _enqueue(running.pk), robust=True)
@@ -89,8 +90,20 @@ def start_rotation(*, actor: str) -> RotationStart:
             _audit("keys.rotate_started", actor, rotation)
             transaction.on_commit(lambda: _enqueue(rotation.pk), robust=True)
     except IntegrityError:  # another `keys rotate` won the race; carry on with that one
-        return start_rotation(actor=actor)
+        return start_rotation(actor=actor, key_file_is_shared=key_file_is_shared)
     return RotationStart(rotation, resumed=False)
+
+
+def _refuse_local_key_in_cluster(key_file_is_shared: bool) -> None:
+    """A new local key exists only in this host's key file: in a cluster (shared database and
+    bucket) the other edges couldn't unwrap what this one re-wraps, unless the file is shared."""
+    clustered = connection.vendor == "postgresql"
+    if clustered and _config().kind is KekKind.LOCAL and not key_file_is_shared:
+        raise RotationRefused(
+            "cannot rotate a local object key in the cluster profile: the other edges would not "
+            "have the new key. Use a KMS key (Vault or AWS KMS), or put the object key file on "
+            "storage every edge reads and pass --key-file-is-shared"
+        )
 
 
 def _config() -> KekConfig:
