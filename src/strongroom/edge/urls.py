@@ -1,5 +1,8 @@
+from django.conf import settings
+from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from strongroom.edge.console import security
 from strongroom.edge.metrics_view import metrics
@@ -17,4 +20,8 @@ urlpatterns = [
     path(".well-known/security.txt", security.security_txt),
     path("security/policy", security.policy),
     path("security/report", security.report),
+    path("console/", include("strongroom.edge.console.urls")),
+    path("", RedirectView.as_view(pattern_name="console:dashboard")),
 ]
+if settings.ADMIN_PATH:
+    urlpatterns.append(path(settings.ADMIN_PATH, admin.site.urls))

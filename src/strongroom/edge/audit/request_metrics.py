@@ -27,7 +27,13 @@ DROPPED = Counter(
     "Request-log records not stored (queue full or database error); stdout still has them",
     registry=None,
 )
-COLLECTORS = (REQUESTS, LATENCY, DROPPED)
+REFUSALS = Counter(
+    "strongroom_refusals",
+    "Requests refused by a security check (bad signature, replay, revoked key...), by reason",
+    ["action", "reason"],
+    registry=None,
+)
+COLLECTORS = (REQUESTS, LATENCY, DROPPED, REFUSALS)
 
 
 def status_class(status: int) -> str:

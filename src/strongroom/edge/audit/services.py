@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from strongroom.edge.audit.models import AuditEvent, VulnerabilityReport
+from strongroom.edge.audit.request_metrics import REFUSALS
 
 GENESIS = "0" * 64
 logger = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ def record_refusal_once_a_minute(*, action: str, actor: str, target: str, reason
     Refusals come from the network; one audit row per refused packet would let anyone grow the
     table at will, so repeats within a minute are only counted in the log.
     """
+    REFUSALS.labels(action=action[:80], reason=reason[:80]).inc()  # every one, not once a minute
     since = timezone.now() - timedelta(minutes=1)
     recent = AuditEvent.objects.filter(
         action=action, actor=actor, created_at__gte=since, details__reason=reason

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 
 from django.db.models import Count
+from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -39,6 +41,7 @@ class JobsCollector(Collector):
             "status",
             _counts(Task, [s.value for s in TaskStatus]),
         )
+        yield _durations()
         states = Counter(w.state for w in list_workers())
         yield _gauge(
             "strongroom_workers",
@@ -46,6 +49,31 @@ class JobsCollector(Collector):
             "state",
             {s: states.get(s, 0) for s in ("busy", "idle", "gone", "revoked")},
         )
+
+
+DURATION_WINDOW = timedelta(hours=1)
+
+
+def _durations() -> GaugeMetricFamily:
+    """Run time (start to finish) of the tasks that finished in the last hour: median, 95th
+    percentile and count. From the database, so every replica answers the same."""
+    since = timezone.now() - DURATION_WINDOW
+    finished = Task.objects.filter(finished_at__gte=since, started_at__isnull=False)
+    seconds = sorted(
+        (end - start).total_seconds()
+        for start, end in finished.values_list("started_at", "finished_at")[:10_000]
+    )
+    gauge = GaugeMetricFamily(
+        "strongroom_task_duration_seconds",
+        "Start-to-finish time of tasks finished in the last hour",
+        labels=["quantile"],
+    )
+    for name, q in (("0.5", 0.5), ("0.95", 0.95)):
+        gauge.add_metric(
+            [name], seconds[min(len(seconds) - 1, int(q * len(seconds)))] if seconds else 0.0
+        )
+    gauge.add_metric(["count"], len(seconds))
+    return gauge
 
 
 def _counts(model: type[Task] | type[WorkItem], statuses: list[str]) -> dict[str, int]:
