@@ -22,6 +22,8 @@ from strongroom.edge.settings.env import Env
 
 logger = logging.getLogger(__name__)
 
+MAX_HEADER_BYTES = 16 * 1024
+
 
 @dataclass(frozen=True)
 class ServeOptions:
@@ -81,6 +83,9 @@ class EdgeRunner:
             access_log=False,
             log_level="warning",
             server_header=False,
+            # Request line plus headers may take 16 KiB at most (which also bounds how many
+            # headers a request can carry); more is refused before any handler runs.
+            h11_max_incomplete_event_size=MAX_HEADER_BYTES,
             timeout_graceful_shutdown=30,
             lifespan="on",
         )

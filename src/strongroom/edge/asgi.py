@@ -14,6 +14,7 @@ from typing import Any
 import django
 from django.core.handlers.asgi import ASGIHandler
 
+from strongroom.edge import header_limits
 from strongroom.edge.asgi_io import Receive, Scope, Send
 from strongroom.edge.body_cap import buffered_within_cap
 
@@ -43,6 +44,10 @@ def build_application() -> Any:
     ]
 
     async def route(scope: Scope, receive: Receive, send: Send) -> None:
+        too_large = header_limits.problem(scope)
+        if too_large is not None:
+            await header_limits.refuse(scope, send, too_large)
+            return
         wait = ratelimit.retry_after(scope)
         if wait is not None:
             await ratelimit.refuse(scope, send, wait)
