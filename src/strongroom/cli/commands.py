@@ -200,6 +200,7 @@ def cmd_worker_run(args: argparse.Namespace) -> int:
         ffmpeg=args.ffmpeg,
         drain_seconds=args.drain_seconds,
         fetch_policy=policy,
+        slots=args.slots,
     )
     return run_worker(config)
 

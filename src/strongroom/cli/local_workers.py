@@ -97,6 +97,8 @@ def worker_argv(url: str, ca: Path | None, state_dir: Path) -> Callable[[], list
             str(state_dir),
             "--name",
             state_dir.name,
+            "--slots",
+            "1",  # one job per local process: `serve` scales the number of processes instead
         )
         if ca is not None:  # the local CA; with the operator's certificates: the system's CAs
             argv += ["--ca", str(ca)]

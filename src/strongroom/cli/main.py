@@ -74,6 +74,12 @@ def _server_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
     run.add_argument("--label", action="append", default=[])
     run.add_argument("--ffmpeg", default=None, help="ffmpeg binary (default: the pinned build)")
     run.add_argument(
+        "--slots",
+        default="auto",
+        type=_slots,
+        help="jobs at once: N, or 'auto' (one per two cores, fewer if memory is short)",
+    )
+    run.add_argument(
         "--allow-network",
         action="append",
         default=[],
@@ -172,6 +178,14 @@ def _lazy(module: str, name: str) -> Handler:
         return result
 
     return handler
+
+
+def _slots(text: str) -> int | None:
+    if text == "auto":
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError("a number from 1 to 64, or 'auto'")
+    return int(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

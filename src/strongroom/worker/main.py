@@ -19,6 +19,7 @@ from strongroom.media.errors import MediaError
 from strongroom.media.limits import Limits
 from strongroom.media.runner import Runner, SandboxMode, find_ffmpeg
 from strongroom.outbound import FetchPolicy
+from strongroom.worker.capacity import this_machine_slots
 from strongroom.worker.client import (
     AuthRefused,
     EdgeClient,
@@ -67,6 +68,7 @@ class WorkerConfig:
     sandbox: SandboxMode = "auto"
     fetch_policy: FetchPolicy = field(default_factory=FetchPolicy)
     limits: Limits = field(default_factory=Limits)
+    slots: int | None = 1  # jobs at once; None: from this machine's cores and memory
 
     def __repr__(self) -> str:
         # The join token is a credential: never let it reach a log through a repr.
@@ -108,7 +110,31 @@ def run_worker(
                 stop=stop,
                 drain_seconds=config.drain_seconds,
             )
-            return _claim_loop(config, resources, stop)
+            slots = config.slots or this_machine_slots()
+            logger.info("this worker runs up to %d job(s) at once", slots)
+            return _run_slots(config, resources, stop, slots)
+
+
+def _run_slots(
+    config: WorkerConfig, resources: JobResources, stop: threading.Event, slots: int
+) -> int:
+    """One claim loop per slot. The calling thread runs one of them, so a signal can still cut
+    its idle long-poll short; the others notice `stop` when their long-poll ends."""
+    codes: list[int] = []
+
+    def loop() -> None:
+        code = _claim_loop(config, resources, stop)
+        codes.append(code)
+        if code is ExitCode.REVOKED:
+            stop.set()  # a revoked key ends every slot
+
+    extra = [threading.Thread(target=loop, name=f"slot-{n}") for n in range(1, slots)]
+    for thread in extra:
+        thread.start()
+    loop()
+    for thread in extra:
+        thread.join()
+    return max(codes)
 
 
 def _set_up(config: WorkerConfig, transport: httpx.BaseTransport | None) -> tuple[Identity, Runner]:
@@ -168,11 +194,16 @@ def _claim_loop(config: WorkerConfig, resources: JobResources, stop: threading.E
 
 
 def _idle_claim(client: EdgeClient, wait: int, edge_url: str) -> Grant | None:
-    _IDLE_CLAIM.set()
+    # Only the main thread's long-poll may be interrupted by the signal handler (which runs
+    # there); other slots' polls end on their own within `wait` seconds.
+    interruptible = threading.current_thread() is threading.main_thread()
+    if interruptible:
+        _IDLE_CLAIM.set()
     try:
         return claim(client, wait, edge_url)
     finally:
-        _IDLE_CLAIM.clear()
+        if interruptible:
+            _IDLE_CLAIM.clear()
 
 
 def claim(client: EdgeClient, wait: int, edge_url: str) -> Grant | None:

@@ -128,3 +128,29 @@ def test_stale_scratch_is_swept_at_start(tmp_path: Path) -> None:
 
 def test_the_config_repr_hides_the_join_token(tmp_path: Path) -> None:
     assert JOIN_TOKEN not in repr(config(tmp_path))
+
+
+def slots_config(state: Path, slots: int) -> WorkerConfig:
+    return WorkerConfig(edge_url=EDGE, state_dir=state, join_token=JOIN_TOKEN, sandbox="off",
+                        claim_wait=1, slots=slots)
+
+
+def test_each_slot_claims_on_its_own_at_the_same_time(tmp_path: Path) -> None:
+    edge, stop = enrolling_edge(), threading.Event()
+    together = threading.Barrier(3, timeout=10)  # passes only if three claims are in flight
+
+    def claim(_request: httpx.Request) -> tuple[int, object]:
+        together.wait()
+        stop.set()
+        return 204, None
+
+    edge.route("POST", CLAIM, claim)
+    assert run_worker(slots_config(tmp_path, 3), stop, transport=edge.transport) == ExitCode.OK
+    assert [r.url.path for r in edge.requests].count(CLAIM) == 3
+    assert not together.broken
+
+
+def test_a_revoked_key_in_one_slot_ends_them_all(tmp_path: Path) -> None:
+    edge = enrolling_edge()
+    edge.route("POST", CLAIM, lambda _request: (401, {"error": "revoked"}))
+    assert run_worker(slots_config(tmp_path, 2), transport=edge.transport) == ExitCode.REVOKED

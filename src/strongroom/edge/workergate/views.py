@@ -189,7 +189,8 @@ def _refusal_for(exc: Exception) -> tuple[int, dict[str, str]]:
 
 @lease_endpoint(GrantPurpose.HEARTBEAT)
 def heartbeat(worker: Worker, lease_id: str, data: dict[str, Any]) -> dict[str, Any]:
-    if over_limit("heartbeat", worker.worker_id):  # checked before any write
+    # Per lease: a worker running several jobs heartbeats for each. Checked before any write.
+    if over_limit("heartbeat", worker.worker_id, lease_id):
         raise TooFrequent
     item, cancel = leases.heartbeat(
         lease_id, worker, str(data.get("stage", "")), number_field(data, "percent", 0, 100)
