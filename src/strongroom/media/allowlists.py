@@ -62,7 +62,8 @@ POLICIES: dict[InputPolicy, Allowlist] = {
             "image2,png_pipe,jpeg_pipe,webp_pipe,gif,webp_anim"
         ),
         codecs=(
-            "h264,aac,aac_fixed,vp8,vp9,opus,vorbis,mp3float,mp3,flac,png,mjpeg,webp,webp_anim,gif"
+            "h264,hevc,av1,libdav1d,aac,aac_fixed,vp8,vp9,opus,vorbis,mp3float,mp3,flac,png,mjpeg,"
+            "webp,webp_anim,gif"
         ),
     ),
     InputPolicy.GENERATED: Allowlist(protocols="file", formats="lavfi", codecs=""),

@@ -7,6 +7,9 @@ Rate control:
 * libx264: ``quality`` is ``-crf``; a ``bitrate`` is ``-b:v`` (or, with ``quality``, a cap),
   always with ``-maxrate`` = bitrate and a two-second ``-bufsize`` so HLS variants honour
   their BANDWIDTH.
+* libx265: as libx264 (``-maxrate``/``-bufsize`` become x265's VBV), tagged ``hvc1``.
+* libsvtav1: ``quality`` is ``-crf`` (capped by ``-maxrate`` when a bitrate is also given);
+  a ``bitrate`` alone is SVT-AV1's VBR.
 * libvpx-vp9 / libvpx (VP8): ``quality`` alone is constant quality (``-crf`` with
   ``-b:v 0``; VP8 needs a ceiling, so it gets the bitrate the default ladder gives the
   size); ``quality`` + ``bitrate`` is constrained quality (``-crf`` with ``-b:v``); a
@@ -18,13 +21,27 @@ Rate control:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from strongroom.media.codec_params import encoder_args
 from strongroom.media.output_kinds import ImageFormat
 
 X264_PRESET = "veryfast"
+# SVT-AV1's own guidance: presets above 8 are for automated tests; 8 is its fastest for viewing.
+SVTAV1_PRESET = "8"
 VPX_DEADLINE = "good"
 VPX_CPU_USED = "4"
 JPG_DEFAULT_QSCALE = 3
 WEBP_DEFAULT_QUALITY = 75
+
+
+@dataclass(frozen=True)
+class TwoPass:
+    """Which pass of a two-pass encode to run, and its log file (job-relative, no extension)."""
+
+    number: int
+    log: str
 
 
 def video_options(
@@ -34,23 +51,55 @@ def video_options(
     crf: int | None,
     bitrate: int | None,
     ceiling: int,
-    profile: str,
+    profile: str | None,
     threads: int,
+    params: Sequence[tuple[str, str]] = (),
+    segmented: bool = False,
+    two_pass: TwoPass | None = None,
 ) -> list[str]:
     """Encoder, speed and rate-control options for video stream ``position`` of an output.
 
-    ``ceiling`` is the default-ladder bitrate for the picture size (VP8 constant quality).
+    ``ceiling`` is the default-ladder bitrate for the picture size (VP8 constant quality);
+    ``params`` are checked ``video_codec_parameters`` (a ``preset`` among them replaces ours);
+    ``segmented`` asks for closed GOPs without scene-cut keyframes (HLS/DASH alignment).
     """
     s = f"v:{position}"
+    chosen = dict(params)
+    preset = chosen.pop("preset", None)
+    own: list[str] = []
+    profiled = [f"-profile:{s}", profile] if profile else []
     if codec == "libx264":
-        speed = [f"-preset:{s}", X264_PRESET, f"-profile:{s}", profile]
+        speed = [f"-preset:{s}", preset or X264_PRESET, *profiled]
         rate = _x264_rate(s, crf, bitrate)
+    elif codec == "libx265":
+        # hvc1 (parameter sets in the sample entry) is the tag Apple's players accept.
+        speed = [f"-preset:{s}", preset or X264_PRESET, *profiled, f"-tag:{s}", "hvc1"]
+        rate = _x264_rate(s, crf, bitrate)
+        own = ["log-level=error"] + (["scenecut=0", "open-gop=0"] if segmented else [])
+        if two_pass is not None:
+            # ffmpeg's -pass doesn't reach x265: its own pass and stats file do.
+            own += [f"pass={two_pass.number}", f"stats={two_pass.log}.log"]
+            two_pass = None
+    elif codec == "libsvtav1":
+        speed = [f"-preset:{s}", preset or SVTAV1_PRESET]
+        rate = _svtav1_rate(s, crf, bitrate)
     else:
         speed = [f"-deadline:{s}", VPX_DEADLINE, f"-cpu-used:{s}", VPX_CPU_USED]
         if codec == "libvpx-vp9":
             speed += [f"-row-mt:{s}", "1"]
         rate = _vpx_rate(s, crf, bitrate, ceiling if codec == "libvpx" else 0)
-    return [f"-c:{s}", codec, *speed, f"-threads:{s}", str(threads), *rate]
+    tuned = encoder_args(codec, s, tuple(chosen.items()), own)
+    passes = [] if two_pass is None else [f"-pass:{s}", str(two_pass.number)]
+    passes += [] if two_pass is None else [f"-passlogfile:{s}", two_pass.log]
+    return [f"-c:{s}", codec, *speed, f"-threads:{s}", str(threads), *rate, *tuned, *passes]
+
+
+def _svtav1_rate(s: str, crf: int | None, bitrate: int | None) -> list[str]:
+    # SVT-AV1: CRF, optionally capped (-maxrate); or a bitrate alone, its VBR mode.
+    if crf is not None:
+        cap = [f"-maxrate:{s}", f"{bitrate}k"] if bitrate is not None else []
+        return [f"-crf:{s}", str(crf), *cap]
+    return [] if bitrate is None else [f"-b:{s}", f"{bitrate}k"]
 
 
 def _x264_rate(s: str, crf: int | None, bitrate: int | None) -> list[str]:

@@ -24,6 +24,7 @@ class Variant:
     bandwidth: int
     resolution: tuple[int, int] | None
     audio_group: str | None
+    codecs: str | None = None
 
 
 @dataclass(frozen=True)
@@ -37,18 +38,27 @@ class MediaRendition:
 
 @dataclass(frozen=True)
 class MasterPlaylist:
-    """A multivariant playlist."""
+    """A multivariant playlist; ``iframe_variants`` are its ``#EXT-X-I-FRAME-STREAM-INF``."""
 
     variants: tuple[Variant, ...]
     media: tuple[MediaRendition, ...]
+    iframe_variants: tuple[Variant, ...] = ()
 
 
 @dataclass(frozen=True)
 class MediaPlaylist:
-    """A media (chunk) playlist: segment URIs with their ``#EXTINF`` durations."""
+    """A media (chunk) playlist: segment URIs with their ``#EXTINF`` durations.
+
+    ``byteranges`` holds each segment's ``#EXT-X-BYTERANGE`` as (length, offset), or None;
+    ``map_uri`` is the ``#EXT-X-MAP`` init segment (fMP4) and ``i_frames_only`` marks a
+    trick-play playlist.
+    """
 
     segments: tuple[tuple[str, float], ...]
     ended: bool
+    byteranges: tuple[tuple[int, int] | None, ...] = ()
+    map_uri: str | None = None
+    i_frames_only: bool = False
 
     @property
     def duration(self) -> float:
@@ -91,10 +101,14 @@ def parse_master(text: str) -> MasterPlaylist:
     """Parse a master playlist; raise ``VerificationError`` if it is malformed."""
     variants: list[Variant] = []
     media: list[MediaRendition] = []
+    iframes: list[Variant] = []
     pending: dict[str, str] | None = None
     for line in _lines(text):
         if line.startswith("#EXT-X-STREAM-INF:"):
             pending = attributes(line.partition(":")[2])
+        elif line.startswith("#EXT-X-I-FRAME-STREAM-INF:"):
+            found = attributes(line.partition(":")[2])
+            iframes.append(_variant(found, check_uri(found.get("URI", ""))))
         elif line.startswith("#EXT-X-MEDIA:"):
             media.append(_media(attributes(line.partition(":")[2])))
         elif not line.startswith("#"):
@@ -102,7 +116,9 @@ def parse_master(text: str) -> MasterPlaylist:
                 raise _bad("URI without #EXT-X-STREAM-INF")
             variants.append(_variant(pending, check_uri(line)))
             pending = None
-    return MasterPlaylist(variants=tuple(variants), media=tuple(media))
+    return MasterPlaylist(
+        variants=tuple(variants), media=tuple(media), iframe_variants=tuple(iframes)
+    )
 
 
 def _variant(attrs: dict[str, str], uri: str) -> Variant:
@@ -112,7 +128,11 @@ def _variant(attrs: dict[str, str], uri: str) -> Variant:
     width, sep, height = attrs.get("RESOLUTION", "").partition("x")
     resolution = (int(width), int(height)) if sep and width.isdigit() and height.isdigit() else None
     return Variant(
-        uri=uri, bandwidth=int(bandwidth), resolution=resolution, audio_group=attrs.get("AUDIO")
+        uri=uri,
+        bandwidth=int(bandwidth),
+        resolution=resolution,
+        audio_group=attrs.get("AUDIO"),
+        codecs=attrs.get("CODECS"),
     )
 
 
@@ -130,19 +150,47 @@ def _media(attrs: dict[str, str]) -> MediaRendition:
 def parse_media(text: str) -> MediaPlaylist:
     """Parse a media playlist; raise ``VerificationError`` if it is malformed."""
     segments: list[tuple[str, float]] = []
+    ranges: list[tuple[int, int] | None] = []
     seconds: float | None = None
-    ended = False
+    byterange: tuple[int, int] | None = None
+    tags: dict[str, object] = {"map_uri": None, "ended": False, "i_frames_only": False}
     for line in _lines(text):
         if line.startswith("#EXTINF:"):
             seconds = _extinf(line)
-        elif line == "#EXT-X-ENDLIST":
-            ended = True
+        elif line.startswith("#EXT-X-BYTERANGE:"):
+            byterange = _byterange(line)
         elif not line.startswith("#"):
             if seconds is None:
                 raise _bad("segment without #EXTINF")
             segments.append((check_uri(line), seconds))
-            seconds = None
-    return MediaPlaylist(segments=tuple(segments), ended=ended)
+            ranges.append(byterange)
+            seconds, byterange = None, None
+        else:
+            _playlist_tag(line, tags)
+    return MediaPlaylist(
+        segments=tuple(segments),
+        ended=bool(tags["ended"]),
+        byteranges=tuple(ranges),
+        map_uri=str(tags["map_uri"]) if tags["map_uri"] else None,
+        i_frames_only=bool(tags["i_frames_only"]),
+    )
+
+
+def _playlist_tag(line: str, tags: dict[str, object]) -> None:
+    if line == "#EXT-X-ENDLIST":
+        tags["ended"] = True
+    elif line == "#EXT-X-I-FRAMES-ONLY":
+        tags["i_frames_only"] = True
+    elif line.startswith("#EXT-X-MAP:"):
+        tags["map_uri"] = check_uri(attributes(line.partition(":")[2]).get("URI", ""))
+
+
+def _byterange(line: str) -> tuple[int, int]:
+    # We always write an explicit offset ("length@offset"), so one without it is refused.
+    length, at, offset = line.partition(":")[2].partition("@")
+    if not (at and length.isdigit() and offset.isdigit() and len(length + offset) <= 24):
+        raise _bad("bad #EXT-X-BYTERANGE")
+    return int(length), int(offset)
 
 
 def _extinf(line: str) -> float:

@@ -16,14 +16,24 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from strongroom.media.codec_params import MAX_PARAMS
+from strongroom.media.destinations import MAX_DESTINATIONS, DestinationSpec
 from strongroom.media.output_kinds import (
     DEFAULT_MANIFESTS,
     LADDER_KINDS,
     TRAITS,
     ImageFormat,
     OutputKind,
-    codec_problem,
 )
+from strongroom.media.picture_rules import (
+    parse_aspect_ratio,
+)
+from strongroom.media.rendition_rules import (
+    hls_packaging_problem,
+    ladder_codec_problem,
+    rendition_problem,
+)
+from strongroom.media.vmaf_settings import VmafSettings, reference_problem
 
 __all__ = [
     "ImageFormat",
@@ -144,8 +154,18 @@ class Rendition(BaseModel):
     width: int | None = Field(default=None, ge=FRAME_SIDE[0], le=FRAME_SIDE[1])
     height: int | None = Field(default=None, ge=FRAME_SIDE[0], le=FRAME_SIDE[1])
     resolution: int | None = Field(default=None, ge=RESOLUTION[0], le=RESOLUTION[1])
-    video_codec: Literal["libx264", "libvpx", "libvpx-vp9"] | None = None
+    video_codec: Literal["libx264", "libx265", "libsvtav1", "libvpx", "libvpx-vp9"] | None = None
     profile: Literal["baseline", "main", "high"] = "main"
+    video_codec_parameters: tuple[tuple[str, str], ...] = Field(default=(), max_length=MAX_PARAMS)
+    two_pass: bool = False
+    # Picture settings (``picture_rules``); every default leaves the picture as it was.
+    aspect_ratio: str | None = Field(default=None, max_length=16)
+    rotate: Literal[0, 90, 180, 270] = 0
+    resize_mode: Literal["scale", "crop"] = "scale"
+    pix_format: str | None = Field(default=None, max_length=16)
+    deinterlace: bool = False
+    framerate_limit: str | None = None
+    audio_mute: bool = False
     quality: int | None = Field(default=None, ge=VPX_CRF[0], le=VPX_CRF[1])
     bitrate: int | None = Field(default=None, ge=VIDEO_KBPS[0], le=VIDEO_KBPS[1])
     framerate: str | None = None
@@ -163,11 +183,18 @@ class Rendition(BaseModel):
             raise ValueError("must be even")
         return value
 
-    @field_validator("framerate")
+    @field_validator("framerate", "framerate_limit")
     @classmethod
     def _framerate(cls, value: str | None) -> str | None:
         if value is not None:
             parse_framerate(value)
+        return value
+
+    @field_validator("aspect_ratio")
+    @classmethod
+    def _aspect_ratio(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_aspect_ratio(value)
         return value
 
     @field_validator("keyframe")
@@ -238,7 +265,10 @@ class OutputSpec(BaseModel):
     holds the picture options (None: all defaults). ``playlist_name`` (None: the kind's default,
     see ``manifest_name``) ends in .m3u8 for HLS kinds and .mpd for DASH kinds;
     ``create_m3u8_playlist`` (advanced_dash) also writes an HLS master over the same segments;
-    ``repack`` holds a repack output's settings (None: all defaults).
+    ``fmp4``, ``single_folder`` and ``i_frames_only`` (advanced_hls) pick the segment type, the
+    folder layout and the trick-play playlists (``hls_layout``);
+    ``repack`` holds a repack output's settings (None: all defaults); ``destinations`` the
+    buckets its files are copied to (``strongroom.media.destinations``).
     """
 
     model_config = _FROZEN
@@ -250,21 +280,34 @@ class OutputSpec(BaseModel):
     playlist_name: str | None = Field(default=None, pattern=_PLAYLIST_NAME.pattern)
     separate_audio: bool = True
     create_m3u8_playlist: bool = False
+    fmp4: bool = False
+    single_folder: bool = False
+    i_frames_only: bool = False
     repack: RepackSettings | None = None
     start_time: float | None = Field(default=None, ge=0, le=MAX_CLIP_SECONDS)
     duration: float | None = Field(default=None, gt=0, le=MAX_CLIP_SECONDS)
     images: ImageSettings | None = None
+    vmaf: VmafSettings | None = None
     user_tag: str | None = Field(default=None, max_length=MAX_TAG_CHARS)
+    # Copies to S3 buckets (none: served from our encrypted store); credentials are kept apart.
+    destinations: list[DestinationSpec] = Field(default_factory=list, max_length=MAX_DESTINATIONS)
 
     @model_validator(mode="after")
     def _fits_its_kind(self) -> Self:
         problem = (
-            _rendition_count_problem(self) or _images_problem(self) or _packaging_problem(self)
+            _rendition_count_problem(self)
+            or _images_problem(self)
+            or _packaging_problem(self)
+            or ladder_codec_problem(self.kind, self.renditions, fmp4=self.fmp4)
         )
         for rendition in self.renditions:
-            problem = problem or _rendition_problem(self.kind, rendition)
+            problem = problem or rendition_problem(self.kind, rendition)
         if self.kind is OutputKind.METADATA and (self.start_time or self.duration):
             problem = problem or "a metadata output describes the whole source: no clipping"
+        if (self.vmaf is not None) != (self.kind is OutputKind.VMAF):
+            problem = problem or "vmaf settings belong to vmaf outputs only"
+        if self.kind is OutputKind.VMAF and self.start_time:
+            problem = problem or "a vmaf output measures its output's whole window: no start_time"
         if problem:
             raise ValueError(problem)
         return self
@@ -279,7 +322,7 @@ def _rendition_count_problem(output: OutputSpec) -> str | None:
     count = len(output.renditions)
     if output.kind in LADDER_KINDS:
         return None if count >= 1 else f"an {output.kind.value} output needs at least one stream"
-    if output.kind in (OutputKind.METADATA, OutputKind.REPACK):
+    if output.kind in (OutputKind.METADATA, OutputKind.REPACK, OutputKind.VMAF):
         return None if count == 0 else f"a {output.kind.value} output has no renditions"
     return None if count == 1 else f"{output.kind.value} outputs have exactly one rendition"
 
@@ -296,7 +339,7 @@ def _packaging_problem(output: OutputSpec) -> str | None:
         return "create_m3u8_playlist applies to advanced_dash outputs only"
     if output.repack is not None and output.kind is not OutputKind.REPACK:
         return f"repack settings do not apply to {output.kind.value} outputs"
-    return None
+    return hls_packaging_problem(output)
 
 
 _THUMBNAIL_ONLY = ("time", "frame_number")
@@ -336,33 +379,6 @@ def _image_fields_problem(kind: OutputKind, images: ImageSettings, fmt: ImageFor
     return None
 
 
-_VIDEO_FIELDS = ("video_codec", "quality", "bitrate", "keyframe", "framerate")
-_SIZE_FIELDS = ("width", "height", "resolution")
-
-
-def _rendition_problem(kind: OutputKind, rendition: Rendition) -> str | None:
-    traits = TRAITS[kind]
-    unused: tuple[str, ...] = ()
-    if not traits.video_codecs:
-        unused = _VIDEO_FIELDS if kind is not OutputKind.GIF else _VIDEO_FIELDS[:-1]
-    if not traits.video_codecs and not traits.image_formats:
-        unused += _SIZE_FIELDS
-    if not traits.audio_codecs:
-        unused += ("audio_codec",)
-    for name in unused:
-        if getattr(rendition, name) is not None:
-            return f"{name} does not apply to {kind.value} outputs"
-    found = codec_problem(
-        kind,
-        video_codec=rendition.video_codec,
-        audio_codec=rendition.audio_codec,
-        quality=rendition.quality,
-        sample_rate=rendition.audio_sample_rate,
-        channels=rendition.audio_channels,
-    )
-    return None if found is None else f"{found[0]} {found[1]}"
-
-
 class JobSpec(BaseModel):
     """A whole task: one source and up to ten outputs, indexed 0..n-1 in order."""
 
@@ -387,6 +403,10 @@ class JobSpec(BaseModel):
     def _indexes_in_order(self) -> Self:
         if [output.index for output in self.outputs] != list(range(len(self.outputs))):
             raise ValueError("output indexes must be 0, 1, 2, ... in order")
+        for output in self.outputs:
+            problem = output.vmaf and reference_problem(self.outputs, output.vmaf)
+            if problem:
+                raise ValueError(f"format[{output.index}].distorted {problem}")
         return self
 
 

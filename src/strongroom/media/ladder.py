@@ -17,7 +17,9 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from strongroom.media.jobspec import Rendition, parse_framerate, parse_keyframe
+from strongroom.media.jobspec import OutputSpec, Rendition, parse_framerate, parse_keyframe
+from strongroom.media.output_kinds import DASH_KINDS
+from strongroom.media.picture_rules import parse_aspect_ratio
 
 # (short side in pixels, video kbps): used when a rendition gives neither quality nor bitrate.
 # The first row whose short side is at least the rendition's short side applies.
@@ -76,10 +78,28 @@ def default_bitrate(width: int, height: int) -> int:
 
 
 def output_fps(rendition: Rendition, source_fps: float) -> float:
-    """The frame rate the rendition will have: its own ``framerate``, else the source's."""
+    """The frame rate the rendition will have: its own ``framerate``, else the source's
+    capped at ``framerate_limit``."""
     if rendition.framerate is not None:
         return float(parse_framerate(rendition.framerate))
-    return source_fps if source_fps > 0 else FALLBACK_FPS
+    fps = source_fps if source_fps > 0 else FALLBACK_FPS
+    if rendition.framerate_limit is not None:
+        return min(fps, float(parse_framerate(rendition.framerate_limit)))
+    return fps
+
+
+def fps_filter(rendition: Rendition, source_fps: float) -> str | None:
+    """The ``fps`` filter's rate for the rendition, or None to keep every source frame.
+
+    ``framerate`` always applies; ``framerate_limit`` only when the source is faster (an
+    unknown source rate is capped, to be safe).
+    """
+    if rendition.framerate is not None:
+        return rendition.framerate
+    limit = rendition.framerate_limit
+    if limit is not None and not 0 < source_fps <= parse_framerate(limit):
+        return limit
+    return None
 
 
 def gop_frames(rendition: Rendition, fps: float) -> int:
@@ -106,3 +126,18 @@ def split_encoder_threads(pixel_counts: list[int], cores: int) -> list[int]:
     for i in order[: extra - sum(shares)]:
         shares[i] += 1
     return [1 + share for share in shares]
+
+
+def display_aspect(
+    output: OutputSpec, rendition: Rendition, source: tuple[int, int]
+) -> tuple[int, int] | None:
+    """The ``setdar`` of a rendition: its ``aspect_ratio``, or None for square pixels.
+
+    ffmpeg's dash muxer refuses an adaptation set whose renditions differ in display aspect
+    ratio, which even-pixel rounding causes (426x240 vs 256x144): DASH renditions all keep
+    the source's (after ``rotate``), with near-square pixels.
+    """
+    if rendition.aspect_ratio is not None:
+        ratio = parse_aspect_ratio(rendition.aspect_ratio)
+        return ratio.numerator, ratio.denominator
+    return source if output.kind in DASH_KINDS else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from strongroom.media.hls_layout import HlsLayout
 from strongroom.media.output_kinds import OutputKind
 from strongroom.media.picture_plan import PlannedPictures
 
@@ -50,7 +51,10 @@ class PlannedOutput:
     ``metadata`` output describes it); ``audio_layout`` is (sample rate, channels) for
     audio-only outputs, which verification checks. ``hls_master`` is the HLS master an
     advanced_dash output also writes (``create_m3u8_playlist``), relative to ``directory``;
-    ``copied_streams`` lists ``(type, format)`` of the source streams a repack copies.
+    ``copied_streams`` lists ``(type, format)`` of the source streams a repack copies;
+    ``hls`` is an advanced_hls output's file layout (segment type, folders, I-frame playlists);
+    ``pix_format`` the pixel format of its video streams (None: no video); ``vmaf_frames``
+    how many frames a vmaf output's log should score.
     """
 
     index: int
@@ -69,6 +73,9 @@ class PlannedOutput:
     audio_layout: tuple[int, int] | None = None
     hls_master: str | None = None
     copied_streams: tuple[tuple[str, str], ...] = ()
+    hls: HlsLayout | None = None
+    pix_format: str | None = None
+    vmaf_frames: int | None = None
 
     def variant_dirs(self) -> tuple[str, ...]:
         """HLS only: the per-rendition folders, relative to the job directory."""

@@ -10,13 +10,19 @@ Decode once, where that is cheaper:
    decoding the whole source (``picture_plan``), so it runs after the main command.
 3. ``metadata`` needs no ffmpeg at all: verification writes the source's probe JSON.
 4. One stream-copy command per ``repack`` output (``repack_plan``): nothing to decode.
+5. One libvmaf command per ``vmaf`` output, after the encode it measures (``vmaf_plan``).
+
+Renditions with ``two_pass`` add a first pass before the main command: the same decode with
+those encodes writing their statistics to ``passlog/`` and everything else discarded
+(``shared_decode.first_pass_args``).
 
 Layout in the job directory, per output ``out<i>/``: ``video.mp4``, ``video.webm``,
 ``audio.mp3``, ``audio.flac``, ``thumbnail.<ext>``, ``thumb_0001.<ext>``... or
 ``sprite_0001.<ext>``... plus ``thumbnails.vtt``, ``animation.gif`` / ``animation.webp``,
-``metadata.json``; or for HLS ``<playlist_name>`` with ``video_<n>/chunklist.m3u8`` +
-``segment_%05d.ts`` per rendition (n from 1, as Qencode names them) and ``audio/`` for the
-separate audio rendition (hls_audio: the master and ``audio/`` only); for DASH the MPD and
+``metadata.json``, ``vmaf.json``; or for HLS ``<playlist_name>`` with
+``video_<n>/chunklist.m3u8`` + ``segment_%05d.ts`` per rendition (n from 1, as Qencode names
+them) and ``audio/`` for the separate audio rendition, or the ``hls_layout`` that fmp4 and
+single_folder ask for (hls_audio: the master and ``audio/`` only); for DASH the MPD and
 its segments (``dash_muxer``); for repack ``video.<container>``. ``PlannedOutput.main_file``
 is what the status ``url`` points at: the file itself, the HLS master playlist, the MPD, or
 ``thumbnails.vtt`` for a thumbnail series.
@@ -26,10 +32,11 @@ from __future__ import annotations
 
 import os
 
-from strongroom.media import ladder, repack_plan
+from strongroom.media import ladder, repack_plan, vmaf_plan
 from strongroom.media.dash_muxer import hls_master_name
 from strongroom.media.encoders import X264_PRESET, picture_options, picture_pixel_format
 from strongroom.media.errors import InputRejected
+from strongroom.media.hls_layout import layout_of
 from strongroom.media.jobspec import JobSpec, OutputKind, OutputSpec, Rendition
 from strongroom.media.output_kinds import (
     DASH_KINDS,
@@ -46,6 +53,7 @@ from strongroom.media.picture_plan import (
     plan_pictures,
     thumbnail_seek,
 )
+from strongroom.media.picture_rules import DEFAULT_PIX_FORMAT, rotated
 from strongroom.media.plan_types import (
     FfmpegCommand,
     InputFile,
@@ -59,12 +67,16 @@ from strongroom.media.shared_decode import (
     CHUNKLIST_NAME,
     FILE_NAMES,
     NO_METADATA,
+    PASSLOG_DIR,
     SEGMENT_PATTERN,
     Encode,
     MainOutputs,
     PictureTap,
     Window,
+    first_pass_args,
     main_output_args,
+    muted,
+    two_pass_encodes,
 )
 
 __all__ = [
@@ -85,7 +97,7 @@ __all__ = [
 
 MP4_NAME = FILE_NAMES[OutputKind.MP4]
 METADATA_NAME = "metadata.json"
-_NOT_STREAMED = (OutputKind.THUMBNAIL, OutputKind.METADATA, OutputKind.REPACK)
+_NOT_STREAMED = (OutputKind.THUMBNAIL, OutputKind.METADATA, OutputKind.REPACK, OutputKind.VMAF)
 _AUDIO_ONLY = (OutputKind.MP3, OutputKind.FLAC, OutputKind.HLS_AUDIO)
 
 
@@ -110,6 +122,8 @@ def plan_job(
     commands: list[FfmpegCommand] = []
     if streamed:
         main, planned_renditions = _main(streamed, info, pictures, threads or os.cpu_count() or 1)
+        if two_pass_encodes(main):
+            commands.append(_main_command(main, source_path, expected, first_pass=True))
         commands.append(_main_command(main, source_path, expected))
     else:
         planned_renditions = {}
@@ -123,8 +137,13 @@ def plan_job(
         for o in spec.outputs
         if o.kind is OutputKind.REPACK
     ]
+    targets = vmaf_plan.plan_vmafs(spec.outputs, info, expected, source_path, commands, threads)
     outputs = tuple(
-        _planned_output(
+        vmaf_plan.planned_vmaf(
+            o, targets[o.index], info, seconds=expected[o.index], source_path=source_path
+        )
+        if o.kind is OutputKind.VMAF
+        else _planned_output(
             o,
             planned_renditions.get(o.index, ()),
             expected[o.index],
@@ -187,9 +206,9 @@ def _plan_encodes(
     if not video_outputs:
         return {}
     assert info.video is not None  # _check_streams made sure  # noqa: S101 - type narrowing
-    width, height = info.video.display_size
+    source = info.video.display_size
     pairs = [(o, r) for o in video_outputs for r in o.renditions]
-    sizes = [ladder.fit_size(r, width, height) for _, r in pairs]
+    sizes = [ladder.fit_size(r, *rotated(source, r.rotate)) for _, r in pairs]
     shares = ladder.split_encoder_threads([w * h for w, h in sizes], cores)
     encodes: dict[int, list[Encode]] = {o.index: [] for o in video_outputs}
     for label, ((output, rendition), size, threads) in enumerate(
@@ -203,10 +222,7 @@ def _plan_encodes(
                 size=size,
                 source_fps=info.video.fps,
                 threads=threads,
-                # ffmpeg's dash muxer refuses an adaptation set whose renditions differ in
-                # display aspect ratio, which even-pixel rounding causes (426x240 vs 256x144):
-                # DASH renditions all keep the source's, with near-square pixels.
-                dar=(width, height) if output.kind in DASH_KINDS else None,
+                dar=ladder.display_aspect(output, rendition, rotated(source, rendition.rotate)),
             )
         )
     return encodes
@@ -239,17 +255,21 @@ def _encode(
         rendition=rendition,
         planned=planned,
         fps=ladder.output_fps(rendition, source_fps),
+        fps_filter=ladder.fps_filter(rendition, source_fps),
         threads=threads,
         dar=dar,
     )
 
 
-def _main_command(main: MainOutputs, source_path: str, expected: dict[int, float]) -> FfmpegCommand:
+def _main_command(
+    main: MainOutputs, source_path: str, expected: dict[int, float], *, first_pass: bool = False
+) -> FfmpegCommand:
+    """The main command, or the first pass of its two-pass encodes (which runs before it)."""
     return FfmpegCommand(
         inputs=tuple(_input_file(source_path, w.start, w.duration) for w in main.windows),
-        output_args=main_output_args(main),
+        output_args=first_pass_args(main) if first_pass else main_output_args(main),
         expected_duration=max(expected[o.index] for o in main.outputs),
-        output_dirs=tuple(f"out{o.index}" for o in main.outputs),
+        output_dirs=(PASSLOG_DIR,) if first_pass else tuple(f"out{o.index}" for o in main.outputs),
     )
 
 
@@ -307,7 +327,8 @@ def _planned_output(
     directory = f"out{output.index}"
     if output.kind is OutputKind.REPACK:
         return _planned_repack(output, expected, info, source_path)
-    source_has_audio = info.audio is not None
+
+    source_has_audio = info.audio is not None and not muted(output)
     segmented = output.kind in SEGMENTED_KINDS
     audio_codec = _audio_codec(output) if source_has_audio else None
     # DASH always puts the audio in its own adaptation set, like HLS's separate audio.
@@ -328,6 +349,8 @@ def _planned_output(
         source=source_path,
         audio_layout=_audio_layout(output),
         hls_master=hls_master_name(output),
+        hls=layout_of(output) if output.kind is OutputKind.ADVANCED_HLS else None,
+        pix_format=_pix_format(output),
     )
 
 
@@ -375,6 +398,12 @@ def _audio_layout(output: OutputSpec) -> tuple[int, int] | None:
 def _video_codec(output: OutputSpec) -> str | None:
     chosen = output.renditions[0].video_codec if output.renditions else None
     return chosen or default_video_codec(output.kind)
+
+
+def _pix_format(output: OutputSpec) -> str | None:
+    if _video_codec(output) is None:
+        return None
+    return output.renditions[0].pix_format or DEFAULT_PIX_FORMAT
 
 
 def _audio_codec(output: OutputSpec) -> str | None:

@@ -117,6 +117,7 @@ def _describe_video(stream: Any) -> dict[str, Any]:
         "width": context.width,
         "height": context.height,
         "pix_fmt": context.pix_fmt,
+        "codec_tag_string": context.codec_tag or None,
         "avg_frame_rate": _ratio(stream.average_rate),
         "r_frame_rate": _ratio(stream.base_rate),
         "bit_rate": str(context.bit_rate) if context.bit_rate else None,

@@ -1,36 +1,42 @@
 """Translate a Qencode v1 ``start_encode2`` query into a ``JobSpec``.
 
 Rules (see docs/qencode-api notes §5). Output types: mp4, webm, advanced_hls, advanced_dash,
-webm_dash, hls_audio, repack, mp3, flac, thumbnail, thumbnails, gif, metadata; the per-kind
-readers are in ``qencode_outputs`` and the field lists in ``qencode_fields``.
+webm_dash, hls_audio, repack, mp3, flac, thumbnail, thumbnails, gif, metadata, vmaf; the
+per-kind readers are in ``qencode_outputs`` (video settings: ``qencode_video``; vmaf:
+``qencode_vmaf``) and the field lists in ``qencode_fields``.
 
 * The form field holds JSON text ``{"query": Q}``. Not JSON, or not an object: error 14
   (field ``query``). An object without the ``query`` wrapper: error 19 "query field is required".
 * Unknown fields are refused (14), naming all of them. Fields Qencode documents but this version
-  cannot honour yet (stitch, destination, logo, DRM, other output types...) are
+  cannot honour yet (stitch, logo, DRM, other output types...) are
   refused with "... is not supported yet", never ignored; a field of another output kind
   (``interval`` on an mp4) is refused naming where it applies.
 * A rule the readers don't word themselves (e.g. ``columns`` without ``sprite``) is caught by
   the ``JobSpec`` model and reported against ``format[i]``.
 * Accepted and harmless: ``encoder_version`` 1 or 2 (we have one encoder), ``tag``/``user_tag``,
   and toggles whose value asks for our behaviour anyway: ``upscale``, ``retry_on_error``,
-  ``use_subtask_callback``, ``refresh_playlist``, ``two_pass``, ``optimize_bitrate``,
-  ``allow_soft_fail``, ``fmp4``, ``single_folder``, ``i_frames_only``, ``deinterlace``,
-  ``hdr_to_sdr``, ``audio_mute`` at 0, ``pix_format`` "yuv420p" and ``resize_mode`` "scale".
-  Any other value of those is "not supported yet".
+  ``use_subtask_callback``, ``refresh_playlist``, ``optimize_bitrate``, ``allow_soft_fail``
+  and ``hdr_to_sdr`` at 0. Any other value of those is "not supported yet".
+* A vmaf output's ``distorted`` names another output of the job by index (no URLs yet).
 * ``libfdk_aac`` is served by ffmpeg's ``aac`` encoder and adds a warning.
+* ``destination`` (s3:// only) is read by ``qencode_destination``: the ``JobSpec`` keeps the URL
+  and options, the key and secret come back apart (``parse_start_encode2``) so they can be stored
+  encrypted and never reach the spec, the status or a message.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
 from strongroom.media import jobspec as js
+from strongroom.media.destinations import DestinationCredentials
 from strongroom.media.jobspec import JobSpec, OutputKind, OutputSpec
+from strongroom.media.qencode_destination import read_destinations
 from strongroom.media.qencode_fields import (
     TOP_FIELDS,
     TOP_LATER,
@@ -48,15 +54,27 @@ from strongroom.media.qencode_values import (
     read_int,
     read_text,
 )
+from strongroom.media.qencode_vmaf import check_vmaf_references
 
-__all__ = ["QueryError", "parse_start_encode2_query"]
+__all__ = ["ParsedQuery", "QueryError", "parse_start_encode2", "parse_start_encode2_query"]
 
 _OUTPUT_TYPES = {
     "speech_to_text",
-    "vmaf",
     "hls",
     "dash",
 }
+
+
+# Destination credentials by (output index, destination position).
+Credentials = dict[tuple[int, int], DestinationCredentials]
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """A validated ``JobSpec`` and the destination credentials kept out of it."""
+
+    spec: JobSpec
+    credentials: Credentials = field(default_factory=dict, repr=False)
 
 
 def parse_start_encode2_query(text: str) -> JobSpec:
@@ -65,6 +83,11 @@ def parse_start_encode2_query(text: str) -> JobSpec:
     Raises ``QueryError`` (code 14 or 19, client-safe message naming the field) for anything
     that is malformed, out of range, unknown, or not supported by this version.
     """
+    return parse_start_encode2(text).spec
+
+
+def parse_start_encode2(text: str) -> ParsedQuery:
+    """``parse_start_encode2_query`` plus the destinations' credentials, returned apart."""
     query = _unwrap(_load_object(text))
     check_fields(query, "query", TOP_FIELDS, TOP_LATER)
     if "encoder_version" in query:
@@ -73,9 +96,14 @@ def parse_start_encode2_query(text: str) -> JobSpec:
     callback_url = _read_callback_url(query.get("callback_url"))
     formats = _read_formats(query.get("format"))
     warnings: list[str] = []
-    outputs = [_read_format(index, item, warnings) for index, item in enumerate(formats)]
+    credentials: Credentials = {}
+    outputs = [
+        _read_format(index, item, warnings, credentials) for index, item in enumerate(formats)
+    ]
+    check_vmaf_references(outputs)
     try:
-        return JobSpec(source=source, outputs=outputs, warnings=warnings, callback_url=callback_url)
+        spec = JobSpec(source=source, outputs=outputs, warnings=warnings, callback_url=callback_url)
+        return ParsedQuery(spec, credentials)
     except ValidationError as exc:
         # The readers above check every rule first; this is the model's own backstop.
         raise QueryError(ERROR_FIELD, "query is not valid", "query") from exc
@@ -155,13 +183,18 @@ def _read_formats(value: Any) -> list[dict[str, Any]]:
     return value
 
 
-def _read_format(index: int, item: dict[str, Any], warnings: list[str]) -> OutputSpec:
+def _read_format(
+    index: int, item: dict[str, Any], warnings: list[str], credentials: Credentials
+) -> OutputSpec:
     path = f"format[{index}]"
     if "output" not in item:
         raise QueryError(ERROR_FIELD, f"{path}.output is required", f"{path}.output")
     kind = _read_output_kind(item["output"], f"{path}.output")
     check_format_fields(item, path, kind)
     fields: dict[str, Any] = {"index": index, "kind": kind, "user_tag": read_tag(item, path)}
+    destinations, secrets = read_destinations(item, path)
+    fields["destinations"] = destinations
+    credentials.update({(index, position): pair for position, pair in enumerate(secrets)})
     fields.update(_read_clip(item, path))
     fields.update(READERS[kind](kind, item, path, warnings))
     try:

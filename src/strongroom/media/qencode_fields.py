@@ -21,34 +21,39 @@ DEFAULT_ONLY: dict[str, tuple[object, ...]] = {
     "retry_on_error": (0, "0"),
     "use_subtask_callback": (0, "0"),
     "refresh_playlist": (0, "0"),
-    "two_pass": (0, "0"),
     "optimize_bitrate": (0, "0"),
     "allow_soft_fail": (0, "0"),
-    "fmp4": (0, "0"),
-    "single_folder": (0, "0"),
-    "i_frames_only": (0, "0"),
-    "deinterlace": (0, "0"),
     "hdr_to_sdr": (0, "0"),
-    "audio_mute": (0, "0"),
-    "pix_format": ("yuv420p",),
-    "resize_mode": ("scale",),
 }
 TOP_FIELDS = {"source", "format", "encoder_version", "callback_url"}
 TOP_LATER = {"stitch", "upscale", "retry_on_error", "use_subtask_callback", "refresh_playlist"}
 
 SIZE_FIELDS = {"size", "width", "height", "resolution"}
 AUDIO_FIELDS = {"audio_codec", "audio_bitrate", "audio_sample_rate", "audio_channels_number"}
+PICTURE_FIELDS = {
+    "aspect_ratio",
+    "rotate",
+    "resize_mode",
+    "pix_format",
+    "deinterlace",
+    "framerate_limit",
+    "audio_mute",
+}
 RENDITION_FIELDS = (
     SIZE_FIELDS
     | AUDIO_FIELDS
     | {"video_codec", "profile", "quality", "bitrate", "framerate", "keyframe", "tag", "user_tag"}
+    | {"video_codec_parameters", "two_pass"}
+    | PICTURE_FIELDS
 )
-HLS_FIELDS = {"stream", "segment_duration", "playlist_name", "separate_audio"}
-DASH_FIELDS = (HLS_FIELDS - {"separate_audio"}) | {"create_m3u8_playlist"}
+HLS_PACKAGING = {"fmp4", "single_folder", "i_frames_only"}
+HLS_FIELDS = {"stream", "segment_duration", "playlist_name", "separate_audio"} | HLS_PACKAGING
+DASH_FIELDS = (HLS_FIELDS - {"separate_audio"} - HLS_PACKAGING) | {"create_m3u8_playlist"}
 REPACK_FIELDS = {"audio_copy", "video_copy", "subtitles_copy", "metadata_copy", "file_extension"}
+VMAF_FIELDS = {"distorted", "vmaf_model", "n_subsample", "shortest"}
 IMAGE_FIELDS = {"image_format", "quality", "time", "frame_number", "interval", "sprite", "columns"}
 CLIP_FIELDS = {"start_time", "duration"}
-FORMAT_COMMON = {"output", "tag", "user_tag"}
+FORMAT_COMMON = {"output", "tag", "user_tag", "destination"}
 
 # The fields of a format[] entry each kind reads (besides FORMAT_COMMON).
 KIND_FIELDS: dict[OutputKind, set[str]] = {
@@ -72,11 +77,11 @@ KIND_FIELDS: dict[OutputKind, set[str]] = {
     | {"image_format", "quality", "interval", "sprite", "columns"},
     OutputKind.GIF: SIZE_FIELDS | CLIP_FIELDS | {"framerate", "image_format", "quality"},
     OutputKind.METADATA: {"metadata_version"},
+    OutputKind.VMAF: VMAF_FIELDS | {"duration"},
 }
 _ALL_KIND_FIELDS = set().union(*KIND_FIELDS.values())
 
 FORMAT_LATER = {
-    "destination",
     "logo",
     "is_watermark",
     "subtitles",
@@ -88,26 +93,14 @@ FORMAT_LATER = {
     "min_crf",
     "max_crf",
     "adjust_crf",
-    "two_pass",
-    "video_codec_parameters",
-    "aspect_ratio",
-    "rotate",
-    "resize_mode",
-    "pix_format",
-    "deinterlace",
     "hdr_to_sdr",
     "color_space",
     "color_range",
     "color_trc",
     "color_primaries",
-    "framerate_limit",
-    "audio_mute",
     "audio_pan",
     "downmix_mode",
     "tag_video",
-    "fmp4",
-    "single_folder",
-    "i_frames_only",
     "packager_version",
     "incremental_tag",
     "chunklist_name",
@@ -125,10 +118,6 @@ FORMAT_LATER = {
     "json_name",
     "srt_name",
     "vtt_name",
-    "distorted",
-    "vmaf_model",
-    "n_subsample",
-    "shortest",
 }
 STREAM_LATER = FORMAT_LATER | CLIP_FIELDS | {"segment_duration"}
 
@@ -153,6 +142,9 @@ def check_fields(obj: Mapping[str, Any], path: str, known: set[str], later: set[
 
 def check_stream_fields(stream: Mapping[str, Any], path: str) -> None:
     """The field check for one ``stream[]`` entry (advanced_hls, advanced_dash, webm_dash)."""
+    packaging = sorted(key for key in stream if key in HLS_PACKAGING)
+    if packaging:
+        raise field_error(f"{path}.{packaging[0]}", "must be set on the format, not on a stream")
     check_fields(stream, path, RENDITION_FIELDS, STREAM_LATER)
 
 
@@ -168,7 +160,7 @@ def check_format_fields(item: Mapping[str, Any], path: str, kind: OutputKind) ->
 def _misplaced(kind: OutputKind, key: str) -> str:
     if kind in LADDER_KINDS and key in RENDITION_FIELDS:
         return f"must be set on each stream[] entry of an {kind.value} output"
-    if key in HLS_FIELDS | DASH_FIELDS | REPACK_FIELDS:
+    if key in HLS_FIELDS | DASH_FIELDS | REPACK_FIELDS | VMAF_FIELDS:
         owners = ", ".join(k.value for k, fields in KIND_FIELDS.items() if key in fields)
         return f"applies to {owners} outputs only"
     if key == "profile":

@@ -20,7 +20,15 @@ from pydantic import ValidationError
 
 from strongroom.media import jobspec as js
 from strongroom.media.jobspec import OutputKind, OutputSpec, Rendition
-from strongroom.media.output_kinds import DEFAULT_MANIFESTS, TRAITS, codec_problem
+from strongroom.media.output_kinds import (
+    DEFAULT_MANIFESTS,
+    TRAITS,
+    codec_problem,
+    default_video_codec,
+)
+from strongroom.media.picture_rules import (
+    ALL_PIX_FORMATS,
+)
 from strongroom.media.qencode_fields import IMAGE_FIELDS, check_stream_fields
 from strongroom.media.qencode_values import (
     field_error,
@@ -32,12 +40,30 @@ from strongroom.media.qencode_values import (
     read_size,
     read_text,
 )
+from strongroom.media.qencode_video import (
+    check_pix_format,
+    read_aspect_ratio,
+    read_codec_parameters,
+    read_rotate,
+)
+from strongroom.media.qencode_vmaf import read_vmaf
+from strongroom.media.rendition_rules import (
+    HLS_PACKAGING_FLAGS,
+    is_rendition_playlist,
+    ladder_codec_problem,
+)
 
 Warnings = list[str]
 
 # Codecs Qencode documents that we can't produce yet (any kind): "not supported yet".
-_VIDEO_CODECS_LATER = {"libx265", "libsvtav1", "lcevc_h264", "lcevc_hevc"}
-_DOCUMENTED_VIDEO_CODECS = _VIDEO_CODECS_LATER | {"libx264", "libvpx", "libvpx-vp9"}
+_VIDEO_CODECS_LATER = {"lcevc_h264", "lcevc_hevc"}
+_DOCUMENTED_VIDEO_CODECS = _VIDEO_CODECS_LATER | {
+    "libx264",
+    "libx265",
+    "libsvtav1",
+    "libvpx",
+    "libvpx-vp9",
+}
 _DOCUMENTED_AUDIO_CODECS = {"aac", "libfdk_aac", "libvorbis", "mp3", "libopus", "flac"}
 _AUDIO_ALIASES = {"mp3": "libmp3lame"}
 
@@ -69,9 +95,15 @@ def read_ladder(
         for n, stream in enumerate(streams)
     ]
     fields = {"renditions": renditions, **_read_segmenting(kind, item, path)}
-    for key in ("separate_audio", "create_m3u8_playlist"):
+    for key in ("separate_audio", "create_m3u8_playlist", *HLS_PACKAGING_FLAGS):
         if key in item:
             fields[key] = read_bool(item[key], f"{path}.{key}")
+    problem = ladder_codec_problem(kind, renditions, fmp4=bool(fields.get("fmp4")))
+    if problem is not None:
+        raise field_error(f"{path}.stream", problem.removeprefix("video_codec "))
+    if fields.get("single_folder") and is_rendition_playlist(fields.get("playlist_name")):
+        problem = "must not be the name of a rendition playlist with single_folder"
+        raise field_error(f"{path}.playlist_name", problem)
     return fields
 
 
@@ -192,11 +224,17 @@ def read_rendition(
     for key, reader in _RENDITION_READERS.items():
         if key in item:
             fields[_MODEL_NAMES.get(key, key)] = reader(item[key], f"{path}.{key}")
-    if "quality" in item:
-        high = js.VPX_CRF[1] if kind in (OutputKind.WEBM, OutputKind.WEBM_DASH) else js.CRF[1]
-        fields["quality"] = read_int(item["quality"], f"{path}.quality", js.CRF[0], high)
     if "video_codec" in item:
         fields["video_codec"] = _read_video_codec(kind, item["video_codec"], f"{path}.video_codec")
+    codec = fields.get("video_codec") or default_video_codec(kind)
+    if "quality" in item:
+        wide = kind in (OutputKind.WEBM, OutputKind.WEBM_DASH) or codec == "libsvtav1"
+        high = js.VPX_CRF[1] if wide else js.CRF[1]
+        fields["quality"] = read_int(item["quality"], f"{path}.quality", js.CRF[0], high)
+    if "video_codec_parameters" in item:
+        fields["video_codec_parameters"] = read_codec_parameters(
+            codec, item["video_codec_parameters"], f"{path}.video_codec_parameters"
+        )
     if "audio_codec" in item:
         fields["audio_codec"] = _read_audio_codec(kind, item["audio_codec"], path, warnings)
     fields["user_tag"] = read_tag(item, path)
@@ -213,9 +251,14 @@ def _check_codecs(kind: OutputKind, fields: Mapping[str, Any], path: str) -> Non
         quality=fields.get("quality"),
         sample_rate=fields.get("audio_sample_rate", defaults.audio_sample_rate),
         channels=fields.get("audio_channels", defaults.audio_channels),
+        profile=fields.get("profile", defaults.profile),
+        bitrate=fields.get("bitrate"),
+        two_pass=fields.get("two_pass", False),
     )
     if found is not None:
         raise field_error(f"{path}.{found[0]}", found[1])
+    if fields.get("pix_format") is not None:
+        check_pix_format(kind, fields, path)
 
 
 def _read_frame_size(item: Mapping[str, Any], path: str) -> dict[str, int]:
@@ -294,6 +337,14 @@ def _read_sample_rate(value: Any, path: str) -> int:
 
 _RENDITION_READERS: dict[str, Callable[[Any, str], Any]] = {
     "profile": lambda value, path: read_choice(value, path, ("baseline", "main", "high")),
+    "two_pass": read_bool,
+    "aspect_ratio": read_aspect_ratio,
+    "rotate": read_rotate,
+    "resize_mode": lambda value, path: read_choice(value, path, ("scale", "crop")),
+    "pix_format": lambda value, path: read_choice(value, path, ALL_PIX_FORMATS),
+    "deinterlace": read_bool,
+    "framerate_limit": _read_framerate,
+    "audio_mute": read_bool,
     "bitrate": lambda value, path: read_int(value, path, *js.VIDEO_KBPS),
     "framerate": _read_framerate,
     "keyframe": _read_keyframe,
@@ -327,4 +378,5 @@ READERS: dict[OutputKind, KindReader] = {
     OutputKind.THUMBNAILS: read_picture,
     OutputKind.GIF: read_picture,
     OutputKind.METADATA: read_metadata,
+    OutputKind.VMAF: read_vmaf,
 }

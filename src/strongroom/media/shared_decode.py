@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from strongroom.media import encoders, ladder
 from strongroom.media.dash_muxer import dash_muxer
+from strongroom.media.encoders import TwoPass
+from strongroom.media.hls_layout import AUDIO_NAME, VARIANT, layout_of, video_name
 from strongroom.media.jobspec import OutputKind, OutputSpec, Rendition
 from strongroom.media.output_kinds import (
     DASH_KINDS,
@@ -26,11 +28,13 @@ from strongroom.media.output_kinds import (
     default_video_codec,
 )
 from strongroom.media.picture_plan import PlannedPictures, picture_filters, picture_muxer
+from strongroom.media.picture_rules import DEFAULT_PIX_FORMAT, encoder_profile, rotation_filters
 from strongroom.media.plan_types import PlannedRendition
 
 CHUNKLIST_NAME = "chunklist.m3u8"
 SEGMENT_PATTERN = "segment_%05d.ts"
-AUDIO_DIR = "audio"
+AUDIO_DIR = AUDIO_NAME
+PASSLOG_DIR = "passlog"
 NO_METADATA = ("-map_metadata", "-1", "-map_chapters", "-1")
 FILE_NAMES = {
     OutputKind.MP4: "video.mp4",
@@ -58,7 +62,9 @@ class Window:
 class Encode:
     """One video encode inside the main process.
 
-    ``dar`` (width, height) is the display aspect ratio to keep instead of square pixels.
+    ``dar`` (width, height) is the display aspect ratio to keep instead of square pixels;
+    ``fps`` the frame rate it encodes at and ``fps_filter`` the rate to convert to (None: keep
+    the source's frames).
     """
 
     label: int
@@ -68,6 +74,7 @@ class Encode:
     fps: float
     threads: int
     dar: tuple[int, int] | None = None
+    fps_filter: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,7 +114,7 @@ def _audio_sources(main: MainOutputs) -> list[tuple[int, int, Rendition]]:
     """(output index, input index, rendition whose audio settings apply) per audio encode."""
     sources: list[tuple[int, int, Rendition]] = []
     for output in main.outputs:
-        if not main.has_audio or not TRAITS[output.kind].audio_codecs:
+        if not main.has_audio or not TRAITS[output.kind].audio_codecs or muted(output):
             continue
         window = main.windows.index(Window.of(output))
         if output.kind in (OutputKind.MP3, OutputKind.FLAC, OutputKind.HLS_AUDIO):
@@ -123,6 +130,11 @@ def _audio_sources(main: MainOutputs) -> list[tuple[int, int, Rendition]]:
         else:
             sources.append((output.index, window, output.renditions[0]))
     return sources
+
+
+def muted(output: OutputSpec) -> bool:
+    """True when the output's renditions asked for no sound (``audio_mute``)."""
+    return bool(output.renditions) and all(r.audio_mute for r in output.renditions)
 
 
 def _filter_graph(main: MainOutputs, audio: list[tuple[int, int, Rendition]]) -> str:
@@ -145,12 +157,19 @@ def _filter_graph(main: MainOutputs, audio: list[tuple[int, int, Rendition]]) ->
 
 
 def _scale_chain(encode: Encode) -> str:
-    steps = []
-    if encode.rendition.framerate is not None:
-        steps.append(f"fps={encode.rendition.framerate}")
-    steps.append(f"scale={encode.planned.width}:{encode.planned.height}")
+    rendition, width, height = encode.rendition, encode.planned.width, encode.planned.height
+    steps = ["bwdif=mode=send_frame:deint=all"] if rendition.deinterlace else []
+    if encode.fps_filter is not None:
+        steps.append(f"fps={encode.fps_filter}")
+    steps += rotation_filters(rendition.rotate)
+    if rendition.resize_mode == "crop":
+        # Cover the requested size, then cut the overflow evenly from both sides.
+        steps += [f"scale={width}:{height}:force_original_aspect_ratio=increase"]
+        steps += [f"crop={width}:{height}"]
+    else:
+        steps.append(f"scale={width}:{height}")
     steps.append(f"setdar={encode.dar[0]}/{encode.dar[1]}" if encode.dar else "setsar=1")
-    steps.append("format=yuv420p")
+    steps.append(f"format={rendition.pix_format or DEFAULT_PIX_FORMAT}")
     return f"[s{encode.label}]{','.join(steps)}[v{encode.label}]"
 
 
@@ -193,7 +212,7 @@ def _one_output(
 
 
 def _video_options(
-    kind: OutputKind, position: int, encode: Encode, segment: int | None
+    kind: OutputKind, position: int, encode: Encode, segment: int | None, pass_number: int = 2
 ) -> list[str]:
     s = f"v:{position}"
     planned, rendition = encode.planned, encode.rendition
@@ -204,17 +223,74 @@ def _video_options(
         crf=planned.crf,
         bitrate=planned.video_bitrate,
         ceiling=ladder.default_bitrate(planned.width, planned.height),
-        profile=rendition.profile,
+        profile=encoder_profile(codec, rendition.profile, rendition.pix_format),
         threads=encode.threads,
+        params=rendition.video_codec_parameters,
+        segmented=segment is not None,
+        two_pass=TwoPass(pass_number, passlog(encode.label)) if rendition.two_pass else None,
     )
     args += [f"-g:{s}", str(ladder.gop_frames(rendition, encode.fps))]
     if segment is not None:
         # Segment boundaries must start with a keyframe or players stall on seek; x264 also
-        # needs closed GOPs and no scene-cut keyframes to keep the renditions aligned.
+        # needs closed GOPs and no scene-cut keyframes to keep the renditions aligned (x265
+        # gets the same through its parameters, and IDR frames where we force keyframes).
         if codec == "libx264":
             args += [f"-sc_threshold:{s}", "0", f"-flags:{s}", "+cgop"]
+        if codec == "libx265":
+            args += [f"-forced-idr:{s}", "1"]
         args += [f"-force_key_frames:{s}", f"expr:gte(t,n_forced*{segment})"]
     return args
+
+
+def passlog(label: int) -> str:
+    """The two-pass log of video encode ``label``, relative to the job directory."""
+    return f"{PASSLOG_DIR}/v{label}"
+
+
+def two_pass_encodes(main: MainOutputs) -> list[tuple[OutputSpec, Encode]]:
+    """The encodes of ``main`` that asked for two passes, in output order."""
+    return [
+        (output, encode)
+        for output in main.outputs
+        for encode in main.encodes.get(output.index, [])
+        if encode.rendition.two_pass
+    ]
+
+
+def first_pass_args(main: MainOutputs) -> tuple[str, ...]:
+    """A first pass for the two-pass encodes of ``main``: same pictures, statistics only.
+
+    ffmpeg names a pass log after the stream's index among all the command's output streams,
+    so this command has the main command's outputs and streams in the same order, each output
+    going to the null muxer: the two-pass encodes run their first pass (writing ``passlog``),
+    every other stream is passed through unencoded (``wrapped_avframe``, audio as PCM).
+    """
+    audio = _audio_sources(main)
+    args = ["-filter_complex_threads", "1", "-filter_complex", _filter_graph(main, audio)]
+    next_audio = 0
+    for output in main.outputs:
+        count = sum(1 for owner, _, _ in audio if owner == output.index)
+        args += _first_pass_output(main, output, range(next_audio, next_audio + count))
+        next_audio += count
+    return tuple(args)
+
+
+def _first_pass_output(main: MainOutputs, output: OutputSpec, audio: range) -> list[str]:
+    if output.index in main.pictures:
+        maps = ["-map", f"[v{main.pictures[output.index].label}]"]
+        return [*maps, "-c:v:0", "wrapped_avframe", "-f", "null", "-"]
+    group = main.encodes.get(output.index, [])
+    args = [item for e in group for item in ("-map", f"[v{e.label}]")]
+    args += [item for label in audio for item in ("-map", f"[a{label}]")]
+    segment = output.segment_duration if output.kind in LADDER_KINDS else None
+    for position, encode in enumerate(group):
+        if encode.rendition.two_pass:
+            args += _video_options(output.kind, position, encode, segment, pass_number=1)
+        else:
+            args += [f"-c:v:{position}", "wrapped_avframe"]
+    for position in range(len(audio)):
+        args += [f"-c:a:{position}", "pcm_s16le"]  # wrapped_avframe is video-only
+    return [*args, "-f", "null", "-"]
 
 
 def _audio_options(kind: OutputKind, position: int, rendition: Rendition) -> list[str]:
@@ -236,6 +312,10 @@ def _file_muxer(output: OutputSpec) -> list[str]:
 
 def _hls_muxer(output: OutputSpec, videos: int, has_audio: bool) -> list[str]:
     directory = f"out{output.index}"
+    layout = layout_of(output)
+    segment_type = ["-hls_segment_type", "fmp4" if layout.fmp4 else "mpegts"]
+    if layout.fmp4:
+        segment_type += ["-hls_fmp4_init_filename", layout.init_segment()]
     return [
         "-f",
         "hls",
@@ -245,15 +325,14 @@ def _hls_muxer(output: OutputSpec, videos: int, has_audio: bool) -> list[str]:
         "vod",
         "-hls_flags",
         "independent_segments",
-        "-hls_segment_type",
-        "mpegts",
+        *segment_type,
         "-hls_segment_filename",
-        f"{directory}/%v/{SEGMENT_PATTERN}",
+        f"{directory}/{layout.segments(VARIANT)}",
         "-master_pl_name",
         str(output.manifest_name),
         "-var_stream_map",
         _var_stream_map(videos, has_audio, output.separate_audio),
-        f"{directory}/%v/{CHUNKLIST_NAME}",
+        f"{directory}/{layout.playlist(VARIANT)}",
     ]
 
 
@@ -282,8 +361,8 @@ def _hls_audio_muxer(output: OutputSpec) -> list[str]:
 def _var_stream_map(videos: int, has_audio: bool, separate_audio: bool) -> str:
     if has_audio and separate_audio:
         group = "agroup:audio"
-        entries = [f"v:{n},{group},name:video_{n + 1}" for n in range(videos)]
+        entries = [f"v:{n},{group},name:{video_name(n + 1)}" for n in range(videos)]
         return " ".join([*entries, f"a:0,{group},name:{AUDIO_DIR}"])
     if has_audio:
-        return " ".join(f"v:{n},a:{n},name:video_{n + 1}" for n in range(videos))
-    return " ".join(f"v:{n},name:video_{n + 1}" for n in range(videos))
+        return " ".join(f"v:{n},a:{n},name:{video_name(n + 1)}" for n in range(videos))
+    return " ".join(f"v:{n},name:{video_name(n + 1)}" for n in range(videos))

@@ -7,8 +7,11 @@ layout and stream layout; and, for HLS, have a master playlist listing one varia
 rendition (plus the audio group when audio is separate) whose every segment exists and is
 non-empty (hls_audio: one audio-only variant). Pictures and metadata are checked by
 ``verify_pictures`` (which also writes the thumbnail index and the metadata file, both derived
-from what is on disk), DASH outputs by ``verify_dash`` and repacks by ``verify_repack``. Files
-are listed with their SHA-256, hashed as a stream.
+from what is on disk), DASH outputs by ``verify_dash``, repacks by ``verify_repack`` and vmaf
+logs by ``verify_vmaf``. HLS outputs asking for ``i_frames_only`` get their I-frame playlists
+written first (``hls_iframes``), then read back with the rest; fMP4 renditions must name an
+existing init segment; HEVC in an mp4 must be tagged hvc1, and every video stream must have the
+planned pixel format. Files are listed with their SHA-256, hashed as a stream.
 """
 
 from __future__ import annotations
@@ -19,8 +22,16 @@ from typing import Any
 
 from strongroom.media.allowlists import InputPolicy
 from strongroom.media.errors import MediaError, VerificationError
+from strongroom.media.hls_iframes import check_iframe_playlists, write_iframe_playlists
+from strongroom.media.hls_layout import HlsLayout, video_name
 from strongroom.media.hls_playlist import MasterPlaylist, parse_master, parse_media
-from strongroom.media.output_kinds import DASH_KINDS, DECODED_NAMES, REPORTED_NAMES, OutputKind
+from strongroom.media.output_kinds import (
+    CODEC_STRINGS,
+    DASH_KINDS,
+    DECODED_NAMES,
+    REPORTED_NAMES,
+    OutputKind,
+)
 from strongroom.media.output_report import OutputFile, OutputReport, list_files, read_small_text
 from strongroom.media.plan_types import PlannedOutput
 from strongroom.media.probe import parse_probe
@@ -29,6 +40,7 @@ from strongroom.media.shared_decode import AUDIO_DIR, CHUNKLIST_NAME
 from strongroom.media.verify_dash import verify_dash
 from strongroom.media.verify_pictures import verify_metadata, verify_pictures
 from strongroom.media.verify_repack import verify_repack
+from strongroom.media.verify_vmaf import verify_vmaf
 
 __all__ = ["OutputFile", "OutputReport", "VerificationError", "list_files", "verify_output"]
 
@@ -37,6 +49,7 @@ DURATION_TOLERANCE = 0.5
 _OWN_VERIFIERS: dict[OutputKind, Callable[[Runner, PlannedOutput, Path], OutputReport]] = {
     **dict.fromkeys(DASH_KINDS, verify_dash),
     OutputKind.REPACK: verify_repack,
+    OutputKind.VMAF: verify_vmaf,
 }
 
 
@@ -54,8 +67,10 @@ def verify_output(runner: Runner, planned: PlannedOutput, job_dir: Path) -> Outp
         raise VerificationError(detail=f"{planned.directory} is missing")
     if planned.pictures is not None or planned.kind in _OWN_VERIFIERS:
         return _OWN_VERIFIERS.get(planned.kind, verify_pictures)(runner, planned, job_dir)
-    files = list_files(out_dir)
     main = job_dir / planned.main_file
+    if planned.hls is not None and planned.hls.i_frames_only:
+        write_iframe_playlists(out_dir, main.name, planned.hls, len(planned.renditions))
+    files = list_files(out_dir)
     info = _probe_own(runner, main)
     _check_streams(planned, info)
     _check_duration(planned, info["duration"], "container")
@@ -95,6 +110,13 @@ def _check_streams(planned: PlannedOutput, info: dict[str, Any]) -> None:
         wanted = DECODED_NAMES[planned.video_codec]
         if not videos or any(s.get("codec_name") not in wanted for s in videos):
             raise VerificationError(detail=f"video streams are not all {planned.video_codec}")
+    # Apple's players only take HEVC tagged hvc1 (the fMP4 playlists are checked by their CODECS).
+    tags = {s.get("codec_tag_string") for s in videos}
+    if planned.video_codec == "libx265" and planned.kind is OutputKind.MP4 and tags != {"hvc1"}:
+        raise VerificationError(detail="HEVC is not tagged hvc1")
+    formats = {s.get("pix_fmt") for s in videos}
+    if planned.pix_format is not None and formats != {planned.pix_format}:
+        raise VerificationError(detail=f"pixel formats {formats} differ from {planned.pix_format}")
     got = sorted((s.get("width"), s.get("height")) for s in videos)
     want = sorted((r.width, r.height) for r in planned.renditions)
     if got != want:
@@ -171,15 +193,18 @@ def _hls_report(
     info: dict[str, Any],
 ) -> OutputReport:
     master = parse_master(read_small_text(out_dir / main))
-    _check_master(planned, master)
+    layout = planned.hls or HlsLayout()
+    _check_master(planned, layout, master)
     for uri in _media_playlists(master):
-        _check_media_playlist(planned, out_dir, uri)
+        _check_media_playlist(planned, out_dir, uri, layout)
+    if layout.i_frames_only:
+        check_iframe_playlists(out_dir, master, layout, len(planned.renditions))
     rows = tuple(
         {
             "width": r.width,
             "height": r.height,
             "bitrate": round(v.bandwidth / 1000),
-            "video_codec": "h264",
+            "video_codec": _reported(planned.video_codec),
             "audio_codec": "aac" if planned.has_audio else None,
         }
         for r, v in zip(planned.renditions, _video_variants(master), strict=True)
@@ -237,16 +262,19 @@ def _video_variants(master: MasterPlaylist) -> list[Any]:
     return [v for v in master.variants if v.resolution is not None]
 
 
-def _check_master(planned: PlannedOutput, master: MasterPlaylist) -> None:
+def _check_master(planned: PlannedOutput, layout: HlsLayout, master: MasterPlaylist) -> None:
     variants = _video_variants(master)
-    want = [f"{Path(d).name}/{CHUNKLIST_NAME}" for d in planned.variant_dirs()]
+    want = [layout.playlist(video_name(n)) for n in range(1, len(planned.renditions) + 1)]
     if [v.uri for v in variants] != want:
         raise VerificationError(detail=f"master lists {[v.uri for v in variants]}, want {want}")
+    prefix = CODEC_STRINGS[planned.video_codec or "libx264"]
+    if any(not (v.codecs or "").startswith(prefix) for v in variants):
+        raise VerificationError(detail=f"a variant's CODECS is not {prefix}")
     sizes = [v.resolution for v in variants]
     if sizes != [(r.width, r.height) for r in planned.renditions]:
         raise VerificationError(detail=f"master sizes {sizes} differ from the plan")
     audio = [m for m in master.media if m.kind == "AUDIO"]
-    if planned.separate_audio and [m.uri for m in audio] != [f"{AUDIO_DIR}/{CHUNKLIST_NAME}"]:
+    if planned.separate_audio and [m.uri for m in audio] != [layout.playlist(AUDIO_DIR)]:
         raise VerificationError(detail="master lacks the separate audio rendition")
     if planned.separate_audio and any(v.audio_group != audio[0].group_id for v in variants):
         raise VerificationError(detail="a variant does not use the audio group")
@@ -258,12 +286,23 @@ def _media_playlists(master: MasterPlaylist) -> list[str]:
     return list(dict.fromkeys(uris))
 
 
-def _check_media_playlist(planned: PlannedOutput, out_dir: Path, uri: str) -> None:
+def _check_media_playlist(
+    planned: PlannedOutput, out_dir: Path, uri: str, layout: HlsLayout | None = None
+) -> None:
     playlist_path = out_dir / uri
     playlist = parse_media(read_small_text(playlist_path))
     if not playlist.ended or not playlist.segments:
         raise VerificationError(detail=f"{uri} is incomplete")
-    for segment, _ in playlist.segments:
+    fmp4 = layout is not None and layout.fmp4
+    segments = [segment for segment, _ in playlist.segments]
+    if fmp4 and playlist.map_uri is not None:
+        segments.append(playlist.map_uri)
+    extension = f".{layout.extension}" if layout is not None else ".ts"
+    if fmp4 != (playlist.map_uri is not None) or any(
+        not segment.endswith(extension) for segment, _ in playlist.segments
+    ):
+        raise VerificationError(detail=f"{uri} does not have the planned segment type")
+    for segment in segments:
         path = playlist_path.parent / segment
         if path.is_symlink() or not path.is_file() or path.stat().st_size == 0:
             raise VerificationError(detail=f"{uri} lists a missing or empty segment")

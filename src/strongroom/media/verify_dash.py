@@ -21,13 +21,14 @@ from typing import Any
 from strongroom.media.dash_manifest import Manifest, Representation, parse_mpd
 from strongroom.media.errors import VerificationError
 from strongroom.media.hls_playlist import parse_master, parse_media
-from strongroom.media.output_kinds import OutputKind
+from strongroom.media.output_kinds import CODEC_STRINGS, REPORTED_NAMES, OutputKind
 from strongroom.media.output_report import OutputFile, OutputReport, list_files, read_small_text
 from strongroom.media.plan_types import PlannedOutput
 from strongroom.media.runner import Runner
 
 DURATION_TOLERANCE = 0.5
 # What the manifest must say per kind: (video mime, codecs prefix), (audio mime, codecs prefix).
+# The video codecs prefix is the encoder's (``CODEC_STRINGS``); these are the defaults'.
 _EXPECTED = {
     OutputKind.ADVANCED_DASH: (("video/mp4", "avc1."), ("audio/mp4", "mp4a.40.")),
     OutputKind.WEBM_DASH: (("video/webm", "vp09."), ("audio/webm", "opus")),
@@ -58,7 +59,8 @@ def verify_dash(runner: Runner, planned: PlannedOutput, job_dir: Path) -> Output
 def _check_layout(
     planned: PlannedOutput, manifest: Manifest
 ) -> tuple[tuple[Representation, ...], tuple[Representation, ...]]:
-    (video_mime, video_codec), (audio_mime, audio_codec) = _EXPECTED[planned.kind]
+    (video_mime, _), (audio_mime, audio_codec) = _EXPECTED[planned.kind]
+    video_codec = CODEC_STRINGS[planned.video_codec or "libx264"]
     videos, audios = manifest.of_type("video"), manifest.of_type("audio")
     if len(videos) + len(audios) != len(manifest.representations):
         raise VerificationError(detail="the manifest has a representation of another type")
@@ -118,7 +120,8 @@ def _report(
     videos: tuple[Representation, ...],
     audios: tuple[Representation, ...],
 ) -> OutputReport:
-    video_codec, audio_codec = _REPORTED[planned.kind]
+    _, audio_codec = _REPORTED[planned.kind]
+    video_codec = REPORTED_NAMES[planned.video_codec or "libx264"]
     audio_kbps = round(audios[0].bandwidth / 1000) if audios else 0
     # The sizes are the planned ones (_check_layout compared them); bitrates are the manifest's.
     rows: tuple[dict[str, Any], ...] = tuple(

@@ -34,7 +34,8 @@ def test_it_is_frozen() -> None:
     {"width": 641}, {"height": 8}, {"resolution": 5000}, {"quality": 64}, {"bitrate": 0},
     {"audio_bitrate": 1000}, {"audio_sample_rate": 12345}, {"audio_channels": 0},
     {"framerate": "0"}, {"framerate": "500"}, {"keyframe": "abc"}, {"keyframe": "0"},
-    {"video_codec": "libx265"}, {"audio_codec": "libfdk_aac"}, {"profile": "high10"},
+    {"video_codec": "lcevc_h264"}, {"audio_codec": "libfdk_aac"}, {"profile": "high10"},
+    {"video_codec_parameters": [["bf"]]}, {"two_pass": "maybe"},
     {"video_codec": "libaom-av1"}, {"audio_codec": "mp3"},
     {"surprise": 1},
 ])
@@ -132,6 +133,7 @@ def test_each_kind_is_reported_in_the_right_status_array() -> None:
 
     assert {kind.value: status_array(kind) for kind in OutputKind} == {
         "mp4": "videos", "advanced_hls": "videos", "webm": "videos", "metadata": "videos",
+        "vmaf": "videos",
         "advanced_dash": "videos", "webm_dash": "videos", "repack": "videos",
         "mp3": "audios", "flac": "audios", "hls_audio": "audios",
         "thumbnail": "images", "thumbnails": "images", "gif": "images",

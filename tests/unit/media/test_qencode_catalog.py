@@ -45,8 +45,8 @@ def test_a_webm_defaults_to_vp9_and_opus() -> None:
     ({"quality": 64}, "quality", f"must be 0{DASH}63"),
     ({"video_codec": "libvpx", "quality": 2}, "quality", f"must be 4{DASH}63 for libvpx"),
     ({"video_codec": "libx264"}, "video_codec", "libx264 is not supported yet for webm"),
-    ({"video_codec": "libsvtav1"}, "video_codec", "not supported yet"),
-    ({"video_codec": "h263"}, "video_codec", "must be one of: libvpx-vp9, libvpx"),
+    ({"video_codec": "lcevc_hevc"}, "video_codec", "not supported yet"),
+    ({"video_codec": "h263"}, "video_codec", "must be one of: libvpx-vp9, libvpx, libsvtav1"),
     ({"audio_codec": "aac"}, "audio_codec", "aac is not supported yet for webm"),
     ({"audio_sample_rate": 44100}, "audio_sample_rate", "for libopus"),
     ({"profile": "high"}, "profile", "applies to libx264 outputs only"),
@@ -62,7 +62,7 @@ def test_it_refuses_webm_settings_that_do_not_fit(fields: dict[str, Any], field:
 def test_it_still_refuses_vp9_in_an_mp4() -> None:
     error = refused(query("mp4", video_codec="libvpx-vp9"))
     assert error.message == ("format[0].video_codec libvpx-vp9 is not supported yet for mp4 "
-                             "outputs (supported: libx264)")
+                             "outputs (supported: libx264, libx265, libsvtav1)")
 
 
 def test_it_reads_audio_only_outputs() -> None:
@@ -169,5 +169,5 @@ def test_it_reads_a_metadata_output() -> None:
 @pytest.mark.parametrize("output", ["webm", "mp3", "thumbnails", "gif", "metadata"])
 def test_it_refuses_unknown_and_unsupported_fields_for_every_new_kind(output: str) -> None:
     assert refused(query(output, bogus=1)).message == "format[0]: unknown field(s): bogus"
-    assert refused(query(output, destination={"url": "s3://h/b/k"})).message == (
-        "format[0]: destination is not supported yet")
+    assert refused(query(output, logo={"source": "https://a/l.png"})).message == (
+        "format[0]: logo is not supported yet")

@@ -74,7 +74,7 @@ def test_it_reads_the_dash_packaging_fields() -> None:
     ({"stream": [{}], "separate_audio": 0}, "separate_audio", "advanced_hls outputs only"),
     ({"stream": [{}], "resolution": 720}, "resolution", "each stream[] entry"),
     ({"stream": [{}], "audio_copy": 1}, "audio_copy", "repack outputs only"),
-    ({"stream": [{}], "fmp4": 1}, "fmp4", "not supported yet"),
+    ({"stream": [{}], "fmp4": 1}, "fmp4", "advanced_hls outputs only"),
 ])
 def test_it_refuses_bad_advanced_dash_settings(fields: dict[str, Any], field: str,
                                               message: str) -> None:
