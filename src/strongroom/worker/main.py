@@ -148,10 +148,20 @@ def _set_up(config: WorkerConfig, transport: httpx.BaseTransport | None) -> tupl
         join_token=config.join_token,
         ca_file=config.ca_file,
         name=config.name,
-        labels=config.labels,
+        labels=worker_labels(config),
         transport=transport,
     )
     return identity, runner
+
+
+# Encoders the pinned ffmpeg build (imageio-ffmpeg's) always has, as the labels jobs ask for
+# (media.jobspec.ENCODER_LABELS). With an operator's own ffmpeg, the operator labels the worker.
+PINNED_BUILD_LABELS = ("av1", "hevc")
+
+
+def worker_labels(config: WorkerConfig) -> tuple[str, ...]:
+    extra = PINNED_BUILD_LABELS if config.ffmpeg is None else ()
+    return tuple(sorted({*config.labels, *extra}))
 
 
 def _setup_message(exc: Exception) -> str:

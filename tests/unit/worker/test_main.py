@@ -12,8 +12,9 @@ import httpx
 import pytest
 
 from strongroom.crypto.signing import public_key_from_text, public_key_to_text
+from strongroom.media.jobspec import ENCODER_LABELS
 from strongroom.worker.identity import load_identity
-from strongroom.worker.main import ExitCode, WorkerConfig, run_worker
+from strongroom.worker.main import ExitCode, WorkerConfig, run_worker, worker_labels
 from tests.unit.worker.fakeedge import EDGE, FakeEdge, grant_payload
 
 CLAIM = "/internal/worker/claim"
@@ -154,3 +155,10 @@ def test_a_revoked_key_in_one_slot_ends_them_all(tmp_path: Path) -> None:
     edge = enrolling_edge()
     edge.route("POST", CLAIM, lambda _request: (401, {"error": "revoked"}))
     assert run_worker(slots_config(tmp_path, 2), transport=edge.transport) == ExitCode.REVOKED
+
+
+def test_the_pinned_ffmpeg_build_brings_its_encoder_labels(tmp_path: Path) -> None:
+    pinned = WorkerConfig(edge_url=EDGE, state_dir=tmp_path, labels=("gpu",))
+    assert set(worker_labels(pinned)) == {"gpu", *ENCODER_LABELS.values()}
+    own = WorkerConfig(edge_url=EDGE, state_dir=tmp_path, labels=("gpu",), ffmpeg="/opt/ffmpeg")
+    assert worker_labels(own) == ("gpu",)
