@@ -20,10 +20,12 @@ from strongroom.edge.datadir import DataDir
 from strongroom.edge.settings.env import ConfigError, Env
 
 
-def object_kek_file(data: DataDir) -> Path:
+def object_kek_file(data: DataDir, env: Env | None = None) -> Path:
     """The local provider's rotated object KEKs (`strongroom keys rotate`), next to the
-    master key file (created 0600 at the first rotation)."""
-    return data.master_key.parent / "object-keks.json"
+    master key file (created 0600 at the first rotation), or at STRONGROOM_OBJECT_KEK_FILE:
+    in a cluster with a local key, a path on storage every edge reads."""
+    configured = env.str("OBJECT_KEK_FILE", "") if env is not None else ""
+    return Path(configured) if configured else data.master_key.parent / "object-keks.json"
 
 
 def wrapped_keys_file(data: DataDir) -> Path:
@@ -37,7 +39,7 @@ def object_kek_configs(env: Env, data: DataDir) -> tuple[KekConfig, tuple[KekCon
     local = {
         "kind": "local",
         "key_file": str(data.master_key),
-        "kek_file": str(object_kek_file(data)),
+        "kek_file": str(object_kek_file(data, env)),
     }
     kind = env.str("KEK", "local")
     try:
