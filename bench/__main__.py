@@ -11,7 +11,17 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import apikeys, checksums, encryption, request_log_search, transcode
+from bench import (
+    apikeys,
+    checksums,
+    claiming,
+    edge_memory,
+    encryption,
+    request_log_search,
+    status_api,
+    transcode,
+    uploads,
+)
 from bench.context import BenchContext, Benchmark
 from bench.machine import machine_facts
 from bench.model import Figure
@@ -22,9 +32,13 @@ BENCH_DIR = Path(__file__).resolve().parent
 BENCHMARKS: dict[str, Benchmark] = {
     "apikeys": apikeys.run,
     "checksums": checksums.run,
+    "claiming": claiming.run,
+    "edge_memory": edge_memory.run,
     "encryption": encryption.run,
     "request_log_search": request_log_search.run,
+    "status_api": status_api.run,
     "transcode": transcode.run,
+    "uploads": uploads.run,
 }
 
 

@@ -32,6 +32,8 @@ class Unit(enum.StrEnum):
     SECONDS = "s"
     MICROSECONDS = "us"
     VMAF = "vmaf"
+    MIB = "MiB"
+    PER_SECOND = "/s"
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ def format_value(value: float, unit: Unit) -> str:
         return f"{value:.3f} s"
     if unit is Unit.MICROSECONDS:
         return f"{value:.2f} us"
+    if unit in (Unit.MIB, Unit.PER_SECOND):
+        return f"{value:.1f} {unit.value}"
     return f"{value:.2f}"
 
 
