@@ -12,6 +12,7 @@ import base64
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -31,6 +32,7 @@ from strongroom.edge.asgi_io import (
 from strongroom.edge.jobs.models import Upload
 from strongroom.edge.jobs.services import uploads
 from strongroom.edge.jobs.services.objects import object_store
+from strongroom.edge.uploads import running_hash
 
 PREFIX = "/v1/upload_file/"
 TUS_VERSION = "1.0.0"
@@ -146,6 +148,7 @@ class _Received:
     checksum_ok: bool
     disconnected: bool
     sha256: str = ""
+    whole: Any | None = None  # the upload's running hash including this part, if known
 
 
 async def _patch(receive: Receive, headers: dict[str, str], upload: Upload) -> int:
@@ -156,7 +159,8 @@ async def _patch(receive: Receive, headers: dict[str, str], upload: Upload) -> i
         raise TusError(409, "Upload-Offset does not match", {"upload-offset": str(upload.offset)})
     checksum = _checksum_request(headers.get("upload-checksum"))
     key = uploads.new_part_key(upload, offset)
-    received = await _store_part(receive, key, upload.length - offset, checksum)
+    whole = running_hash.take(upload.uuid, offset)  # None: sealing reads the upload back
+    received = await _store_part(receive, key, upload.length - offset, checksum, whole)
     if received is None:
         raise TusError(413, "body goes past Upload-Length")
     if not received.checksum_ok:
@@ -170,8 +174,13 @@ async def _patch(receive: Receive, headers: dict[str, str], upload: Upload) -> i
     except uploads.OffsetConflict:
         await asyncio.to_thread(uploads.discard_part, key)
         raise TusError(409, "Upload-Offset does not match") from None
+    whole = received.whole
     if new_offset == upload.length:
-        await sync_to_async(uploads.seal_upload)(upload.pk)
+        running_hash.forget(upload.uuid)
+        digest = whole.hexdigest() if whole is not None else None
+        await sync_to_async(uploads.seal_upload)(upload.pk, digest)
+    elif whole is not None:
+        running_hash.keep(upload.uuid, new_offset, whole)
     return new_offset
 
 
@@ -188,16 +197,25 @@ def _checksum_request(value: str | None) -> tuple[str, bytes] | None:
 
 
 async def _store_part(
-    receive: Receive, key: str, remaining: int, checksum: tuple[str, bytes] | None
+    receive: Receive,
+    key: str,
+    remaining: int,
+    checksum: tuple[str, bytes] | None,
+    whole: Any | None = None,
 ) -> _Received | None:
-    """Stream the body into a new encrypted part; None when it runs past the upload's length."""
+    """Stream the body into a new encrypted part; None when it runs past the upload's length.
+    `whole` (the upload's running hash so far) is continued on a copy, returned only when the
+    part is kept, so a refused part never enters it."""
     writer = object_store().open_write(key)
     hasher = CHECKSUMS[checksum[0]]() if checksum else None
     sha256 = hashlib.sha256()
+    continued = whole.copy() if whole is not None else None
     buffer, size, disconnected = bytearray(), 0, False
     try:
         async for chunk in body_chunks(receive, remaining):
             sha256.update(chunk)
+            if continued is not None:
+                continued.update(chunk)
             if hasher:
                 hasher.update(chunk)
             buffer += chunk
@@ -219,5 +237,9 @@ async def _store_part(
     await asyncio.to_thread(writer.write, bytes(buffer))
     await asyncio.to_thread(writer.commit)
     return _Received(
-        size=size, checksum_ok=True, disconnected=disconnected, sha256=sha256.hexdigest()
+        size=size,
+        checksum_ok=True,
+        disconnected=disconnected,
+        sha256=sha256.hexdigest(),
+        whole=continued,
     )

@@ -115,16 +115,19 @@ def read_upload(
     return pieces
 
 
-def seal_upload(upload_id: int) -> str:
+def seal_upload(upload_id: int, running_digest: str | None = None) -> str:
     """Record the whole upload's SHA-256 once its last byte arrived (workers check it).
 
-    A single-part upload reuses the hash taken while it streamed in; a multi-part one is read
-    back once (decrypting), because a hash state can't be carried between requests.
+    The tus handler passes the running hash it carried through every PATCH when this process
+    saw them all; a single-part upload reuses its part's hash; otherwise the upload is read
+    back once (decrypting).
     """
     upload = Upload.objects.get(pk=upload_id)
     if upload.offset != upload.length or not upload.parts:
         return upload.sha256
-    if len(upload.parts) == 1:
+    if running_digest is not None:
+        digest = running_digest
+    elif len(upload.parts) == 1:
         digest = str(upload.parts[0]["sha256"])
     else:
         hasher, store = hashlib.sha256(), object_store()
