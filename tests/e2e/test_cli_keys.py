@@ -4,12 +4,17 @@ a fresh data directory: one process writes objects, others rotate, report and re
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+
+from tests.e2e.conftest import _postgres
 
 pytestmark = pytest.mark.e2e
 
@@ -38,8 +43,32 @@ READ_OBJECTS = textwrap.dedent(
 )
 
 
+# Each test's data directory has its own master key, so on PostgreSQL each also gets its own
+# database: rows encrypted under one master key don't decrypt under another.
+ENV: dict[str, str] = {}
+
+
+@pytest.fixture(autouse=True)
+def own_database() -> Iterator[None]:
+    ENV.clear()
+    ENV.update(
+        {k: v for k, v in os.environ.items() if not k.startswith(("STRONGROOM_", "DJANGO_"))}
+    )
+    base = os.environ.get("DATABASE_URL")
+    if not base:
+        yield
+        return
+    name = "strongroom_keys_cli_" + secrets.token_hex(4)
+    _postgres(base, f'CREATE DATABASE "{name}"')
+    ENV["DATABASE_URL"] = urlunsplit(urlsplit(base)._replace(path="/" + name))
+    try:
+        yield
+    finally:
+        _postgres(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def run(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STRONGROOM_", "DJANGO_"))}
+    env = dict(ENV)
     return subprocess.run(
         [sys.executable, *args],
         env=env,

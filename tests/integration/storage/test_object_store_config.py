@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from strongroom.edge import checks
 from strongroom.edge.checks import object_store_reachable, wrapped_keys_readable
 from strongroom.edge.datadir import DataDir
 from strongroom.edge.jobs.services import objects
@@ -197,8 +198,12 @@ def test_an_unreachable_endpoint_fails_the_check(settings: Any) -> None:
 
 
 @pytest.mark.usefixtures("fresh_objects")
-def test_an_unreadable_key_store_fails_its_start_up_check(settings: Any, tmp_path: Path) -> None:
+def test_an_unreadable_key_store_fails_its_start_up_check(
+    settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert wrapped_keys_readable(None) == []
+    # The embedded store (an SQLCipher file), even when this suite runs on PostgreSQL.
+    monkeypatch.setattr(checks, "key_store_conninfo", lambda: None)
     objects.wrapped_keys.cache_clear()
     settings.DATA = DataDir(tmp_path)
     (tmp_path / "db").mkdir()

@@ -113,11 +113,15 @@ def test_rotation_status_and_shredding_work_over_the_bucket_and_either_key_store
     assert key_usage().objects_by_key == {old_key: 5}
 
     with django_capture_on_commit_callbacks(execute=False):  # the job is driven by hand
-        rotation = key_rotation.start_rotation(actor="cli:tester").rotation
+        # One process here, so its object key file is "shared" by every store it builds.
+        start = key_rotation.start_rotation(actor="cli:tester", key_file_is_shared=True)
+        rotation = start.rotation
     while key_rotation.run_rotation(rotation.pk, seconds=0, batch_size=2):
         pass
     rotation.refresh_from_db()
     assert (rotation.status, rotation.rewrapped) == (RotationStatus.FINISHED, 5)
+    with pytest.raises(key_rotation.RotationRefused, match="cluster profile"):
+        key_rotation.start_rotation(actor="cli:tester")  # a bucket: the key file must be shared
     assert key_usage().objects_by_key == {rotation.target_key_id: 5}
     assert raw_objects(edge_storage) == before  # not one stored byte was rewritten
     store = objects.object_store()

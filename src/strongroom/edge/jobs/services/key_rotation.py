@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -95,9 +95,10 @@ def start_rotation(*, actor: str, key_file_is_shared: bool = False) -> RotationS
 
 
 def _refuse_local_key_in_cluster(key_file_is_shared: bool) -> None:
-    """A new local key exists only in this host's key file: in a cluster (shared database and
-    bucket) the other edges couldn't unwrap what this one re-wraps, unless the file is shared."""
-    clustered = connection.vendor == "postgresql"
+    """A new local key exists only in this host's key file: with objects in a shared bucket
+    (several edges) the others couldn't unwrap what this one re-wraps, unless the file is
+    shared. Objects on this host's disk mean one edge, whatever the database."""
+    clustered = settings.OBJECT_STORE is not None
     if clustered and _config().kind is KekKind.LOCAL and not key_file_is_shared:
         raise RotationRefused(
             "cannot rotate a local object key in the cluster profile: the other edges would not "
