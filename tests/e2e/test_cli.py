@@ -6,6 +6,7 @@ import json
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -128,10 +129,21 @@ def test_serve_wrote_its_address_for_other_tools(server: RunningServer) -> None:
     assert (server.data_dir / "run" / "server.json").stat().st_mode & 0o077 == 0
 
 
+def local_worker_rows(server: RunningServer) -> tuple[list[str], list[list[str]]]:
+    """`strongroom workers` once the local worker has enrolled (serve starts it after it is up;
+    on a loaded machine that takes a few seconds)."""
+    deadline = time.monotonic() + 60
+    while True:
+        listing = server.cli("workers").splitlines()
+        local = [line.split() for line in listing[1:] if "local-0" in line]
+        if local or time.monotonic() > deadline:
+            return listing, local
+        time.sleep(0.5)
+
+
 def test_operators_list_and_revoke_workers(server: RunningServer) -> None:
-    listing = server.cli("workers").splitlines()
+    listing, local = local_worker_rows(server)
     assert listing[0].split()[:3] == ["WORKER", "NAME", "STATE"]
-    local = [line.split() for line in listing[1:] if "local-0" in line]
     assert local and local[0][2] in {"idle", "busy"}
     unknown = strongroom(
         "worker",
