@@ -4,7 +4,6 @@ each rule), the planned hls muxer arguments, and the I-frame playlist writer's r
 from __future__ import annotations
 
 import contextlib
-import json
 import struct
 from typing import Any
 
@@ -23,26 +22,15 @@ from strongroom.media.hls_playlist import parse_media
 from strongroom.media.jobspec import JobSpec, OutputSpec
 from strongroom.media.planner import plan_job
 from strongroom.media.probe import AudioStreamInfo, MediaInfo, VideoStreamInfo
-from strongroom.media.qencode import QueryError, parse_start_encode2_query
+from strongroom.media.qencode import parse_start_encode2_query
+from tests.unit.media.one_output import query, refused
 
-SOURCE = "https://example.com/in.mp4"
 STREAMS = [{"resolution": 720, "bitrate": 2800}, {"resolution": 360, "bitrate": 800}]
-
-
-def query(output: str, **fields: Any) -> str:
-    return json.dumps({"query": {"source": SOURCE, "format": [{"output": output, **fields}]}})
 
 
 def parsed(**fields: Any) -> OutputSpec:
     (spec,) = parse_start_encode2_query(query("advanced_hls", stream=STREAMS, **fields)).outputs
     return spec
-
-
-def refused(output: str, **fields: Any) -> QueryError:
-    with pytest.raises(QueryError) as caught:
-        parse_start_encode2_query(query(output, **fields))
-    assert caught.value.code == 14
-    return caught.value
 
 
 # ------------------------------------------------------------------ parsing
@@ -65,20 +53,24 @@ def test_it_reads_each_flag_off(value: Any) -> None:
     assert not (output.fmp4 or output.single_folder or output.i_frames_only)
 
 
-@pytest.mark.parametrize(("output", "fields", "field", "message"), [
-    ("advanced_hls", {"fmp4": 2}, "fmp4", "must be 0 or 1"),
-    ("advanced_hls", {"fmp4": "yes"}, "fmp4", "must be 0 or 1"),
-    ("advanced_hls", {"fmp4": 1.0}, "fmp4", "must be 0 or 1"),
-    ("advanced_hls", {"single_folder": None}, "single_folder", "must be 0 or 1"),
-    ("advanced_hls", {"single_folder": [1]}, "single_folder", "must be 0 or 1"),
-    ("advanced_hls", {"i_frames_only": -1}, "i_frames_only", "must be 0 or 1"),
-    ("advanced_hls", {"i_frames_only": "true"}, "i_frames_only", "must be 0 or 1"),
-    ("advanced_dash", {"fmp4": 1}, "fmp4", "advanced_hls outputs only"),
-    ("advanced_dash", {"single_folder": 0}, "single_folder", "advanced_hls outputs only"),
-    ("webm_dash", {"i_frames_only": 1}, "i_frames_only", "advanced_hls outputs only"),
-])
-def test_it_refuses_bad_packaging_flags_on_ladders(output: str, fields: dict[str, Any],
-                                                  field: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("output", "fields", "field", "message"),
+    [
+        ("advanced_hls", {"fmp4": 2}, "fmp4", "must be 0 or 1"),
+        ("advanced_hls", {"fmp4": "yes"}, "fmp4", "must be 0 or 1"),
+        ("advanced_hls", {"fmp4": 1.0}, "fmp4", "must be 0 or 1"),
+        ("advanced_hls", {"single_folder": None}, "single_folder", "must be 0 or 1"),
+        ("advanced_hls", {"single_folder": [1]}, "single_folder", "must be 0 or 1"),
+        ("advanced_hls", {"i_frames_only": -1}, "i_frames_only", "must be 0 or 1"),
+        ("advanced_hls", {"i_frames_only": "true"}, "i_frames_only", "must be 0 or 1"),
+        ("advanced_dash", {"fmp4": 1}, "fmp4", "advanced_hls outputs only"),
+        ("advanced_dash", {"single_folder": 0}, "single_folder", "advanced_hls outputs only"),
+        ("webm_dash", {"i_frames_only": 1}, "i_frames_only", "advanced_hls outputs only"),
+    ],
+)
+def test_it_refuses_bad_packaging_flags_on_ladders(
+    output: str, fields: dict[str, Any], field: str, message: str
+) -> None:
     error = refused(output, stream=[{}], **fields)
     assert error.field == f"format[0].{field}" and message in error.message
 
@@ -98,8 +90,10 @@ def test_it_refuses_the_flags_on_a_stream_entry(flag: str) -> None:
     assert "must be set on the format" in error.message
 
 
-@pytest.mark.parametrize("name", ["video_1.m3u8", "video_12.m3u8", "audio.m3u8",
-                                  "video_2_iframes.m3u8", "audio_iframes.m3u8"])
+@pytest.mark.parametrize(
+    "name",
+    ["video_1.m3u8", "video_12.m3u8", "audio.m3u8", "video_2_iframes.m3u8", "audio_iframes.m3u8"],
+)
 def test_single_folder_refuses_a_master_named_like_a_rendition_playlist(name: str) -> None:
     error = refused("advanced_hls", stream=STREAMS, single_folder=1, playlist_name=name)
     assert error.field == "format[0].playlist_name"
@@ -113,12 +107,15 @@ def test_single_folder_accepts_other_master_names(name: str) -> None:
     assert parsed(single_folder=1, playlist_name=name).manifest_name == name
 
 
-@pytest.mark.parametrize("fields", [
-    {"kind": "advanced_dash", "fmp4": True},
-    {"kind": "mp4", "single_folder": True},
-    {"kind": "hls_audio", "i_frames_only": True},
-    {"kind": "advanced_hls", "single_folder": True, "playlist_name": "audio.m3u8"},
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"kind": "advanced_dash", "fmp4": True},
+        {"kind": "mp4", "single_folder": True},
+        {"kind": "hls_audio", "i_frames_only": True},
+        {"kind": "advanced_hls", "single_folder": True, "playlist_name": "audio.m3u8"},
+    ],
+)
 def test_the_model_refuses_what_the_parser_refuses(fields: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         OutputSpec.model_validate({"index": 0, "renditions": [{}], **fields})
@@ -126,32 +123,58 @@ def test_the_model_refuses_what_the_parser_refuses(fields: dict[str, Any]) -> No
 
 # ------------------------------------------------------------------ planning
 
-VIDEO = VideoStreamInfo(codec="h264", width=1280, height=720, fps=30.0, pix_fmt="yuv420p",
-                        rotation=0)
+VIDEO = VideoStreamInfo(
+    codec="h264", width=1280, height=720, fps=30.0, pix_fmt="yuv420p", rotation=0
+)
 AUDIO = AudioStreamInfo(codec="aac", sample_rate=48000, channels=2)
-MEDIA = MediaInfo(format_name="mov,mp4", duration=20.0, size=1_000_000, bit_rate=400_000,
-                  video=VIDEO, audio=AUDIO, stream_count=2)
+MEDIA = MediaInfo(
+    format_name="mov,mp4",
+    duration=20.0,
+    size=1_000_000,
+    bit_rate=400_000,
+    video=VIDEO,
+    audio=AUDIO,
+    stream_count=2,
+)
 
 
 def hls_args(**fields: Any) -> tuple[str, ...]:
-    spec = JobSpec.model_validate({"source": "tus:" + "a" * 32, "outputs": [
-        {"index": 0, "kind": "advanced_hls", "renditions": STREAMS, **fields}]})
+    spec = JobSpec.model_validate(
+        {
+            "source": "tus:" + "a" * 32,
+            "outputs": [{"index": 0, "kind": "advanced_hls", "renditions": STREAMS, **fields}],
+        }
+    )
     (command,) = plan_job(spec, MEDIA, threads=2).commands
     args = command.output_args
-    return args[args.index("hls") - 1:]
+    return args[args.index("hls") - 1 :]
 
 
-STREAM_MAP = ("v:0,agroup:audio,name:video_1 v:1,agroup:audio,name:video_2 "
-              "a:0,agroup:audio,name:audio")
+STREAM_MAP = (
+    "v:0,agroup:audio,name:video_1 v:1,agroup:audio,name:video_2 a:0,agroup:audio,name:audio"
+)
 
 
 def test_the_default_layout_is_ts_segments_in_one_folder_per_rendition() -> None:
     assert hls_args() == (
-        "-f", "hls", "-hls_time", "9", "-hls_playlist_type", "vod",
-        "-hls_flags", "independent_segments", "-hls_segment_type", "mpegts",
-        "-hls_segment_filename", "out0/%v/segment_%05d.ts",
-        "-master_pl_name", "playlist.m3u8", "-var_stream_map", STREAM_MAP,
-        "out0/%v/chunklist.m3u8")
+        "-f",
+        "hls",
+        "-hls_time",
+        "9",
+        "-hls_playlist_type",
+        "vod",
+        "-hls_flags",
+        "independent_segments",
+        "-hls_segment_type",
+        "mpegts",
+        "-hls_segment_filename",
+        "out0/%v/segment_%05d.ts",
+        "-master_pl_name",
+        "playlist.m3u8",
+        "-var_stream_map",
+        STREAM_MAP,
+        "out0/%v/chunklist.m3u8",
+    )
 
 
 def test_fmp4_asks_for_fragmented_mp4_segments_and_an_init_segment() -> None:
@@ -171,9 +194,15 @@ def test_single_folder_prefixes_every_file_with_the_rendition_name() -> None:
 
 
 def test_the_planned_output_carries_the_layout_for_verification() -> None:
-    spec = JobSpec.model_validate({"source": "tus:" + "a" * 32, "outputs": [
-        {"index": 0, "kind": "advanced_hls", "renditions": STREAMS, "i_frames_only": True},
-        {"index": 1, "kind": "mp4", "renditions": [{}]}]})
+    spec = JobSpec.model_validate(
+        {
+            "source": "tus:" + "a" * 32,
+            "outputs": [
+                {"index": 0, "kind": "advanced_hls", "renditions": STREAMS, "i_frames_only": True},
+                {"index": 1, "kind": "mp4", "renditions": [{}]},
+            ],
+        }
+    )
     hls, mp4 = plan_job(spec, MEDIA, threads=2).outputs
     assert hls.hls == HlsLayout(i_frames_only=True) and mp4.hls is None
     # ffmpeg's own iframes_only flag would turn the normal playlists into I-frame ones.
@@ -183,11 +212,17 @@ def test_the_planned_output_carries_the_layout_for_verification() -> None:
 def test_the_layout_names_every_file() -> None:
     flat, nested = HlsLayout(single_folder=True, fmp4=True), HlsLayout()
     assert (flat.playlist("video_1"), nested.playlist("video_1")) == (
-        "video_1.m3u8", "video_1/chunklist.m3u8")
+        "video_1.m3u8",
+        "video_1/chunklist.m3u8",
+    )
     assert (flat.iframes("video_2"), nested.iframes("video_2")) == (
-        "video_2_iframes.m3u8", "video_2/iframes.m3u8")
+        "video_2_iframes.m3u8",
+        "video_2/iframes.m3u8",
+    )
     assert (flat.segments("audio"), nested.segments("audio")) == (
-        "audio_segment_%05d.m4s", "audio/segment_%05d.ts")
+        "audio_segment_%05d.m4s",
+        "audio/segment_%05d.ts",
+    )
 
 
 # ------------------------------------------------------------------ I-frame playlists
@@ -209,31 +244,46 @@ def ts_packet(pid: int, start: bool, payload: bytes) -> bytes:
 
 def section(table_id: int, body: bytes) -> bytes:
     length = len(body) + 5 + 4  # table id ext, version, section numbers, CRC
-    return b"\x00" + bytes([table_id, 0xB0 | (length >> 8), length & 0xFF]) + \
-        b"\x00\x01\xc1\x00\x00" + body + b"\x00\x00\x00\x00"
+    return (
+        b"\x00"
+        + bytes([table_id, 0xB0 | (length >> 8), length & 0xFF])
+        + b"\x00\x01\xc1\x00\x00"
+        + body
+        + b"\x00\x00\x00\x00"
+    )
 
 
 PAT = ts_packet(0, True, section(0x00, b"\x00\x01\xf0\x00"))  # program 1 -> PMT pid 0x1000
-PMT = ts_packet(0x1000, True, section(0x02, b"\xe1\x00\xf0\x00" + b"\x0f\xe1\x01\xf0\x00"
-                                      + b"\x1b\xe1\x00\xf0\x00"))  # aac 0x101, h264 0x100
+PMT = ts_packet(
+    0x1000,
+    True,
+    section(0x02, b"\xe1\x00\xf0\x00" + b"\x0f\xe1\x01\xf0\x00" + b"\x1b\xe1\x00\xf0\x00"),
+)  # aac 0x101, h264 0x100
 
 
 def test_ts_first_frame_ends_where_the_next_video_pes_starts() -> None:
-    video = [ts_packet(0x100, True, b"key"), ts_packet(0x101, True, b"aac"),
-             ts_packet(0x100, False, b"more"), ts_packet(0x100, True, b"next")]
+    video = [
+        ts_packet(0x100, True, b"key"),
+        ts_packet(0x101, True, b"aac"),
+        ts_packet(0x100, False, b"more"),
+        ts_packet(0x100, True, b"next"),
+    ]
     data = PAT + PMT + b"".join(video)
     assert ts_first_frame_end(data) == 5 * 188
     # A segment holding one frame: the whole segment.
     assert ts_first_frame_end(PAT + PMT + video[0]) == 3 * 188
 
 
-@pytest.mark.parametrize("data", [
-    b"",
-    PAT + PMT,                                       # no video at all
-    PAT + PMT[:1] + b"\x00" + PMT[2:],               # PMT pid changed: video never found
-    b"\x48" + PAT[1:] + PMT,                         # lost sync
-    ts_packet(0, True, b"\x00\x00\xb0\x05") + PMT,   # PAT section too short
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        PAT + PMT,  # no video at all
+        PAT + PMT[:1] + b"\x00" + PMT[2:],  # PMT pid changed: video never found
+        b"\x48" + PAT[1:] + PMT,  # lost sync
+        ts_packet(0, True, b"\x00\x00\xb0\x05") + PMT,  # PAT section too short
+    ],
+)
 def test_ts_indexing_refuses_what_it_does_not_understand(data: bytes) -> None:
     with pytest.raises(VerificationError):
         ts_first_frame_end(data + ts_packet(0x100, False, b"x"))
@@ -245,18 +295,24 @@ def box(kind: bytes, body: bytes) -> bytes:
 
 def init_segment(tracks: list[tuple[int, bytes]]) -> bytes:
     traks = b"".join(
-        box(b"trak", box(b"tkhd", b"\x00\x00\x00\x03" + b"\x00" * 8 + struct.pack(">I", tid))
-            + box(b"mdia", box(b"hdlr", b"\x00" * 8 + handler)))
-        for tid, handler in tracks)
+        box(
+            b"trak",
+            box(b"tkhd", b"\x00\x00\x00\x03" + b"\x00" * 8 + struct.pack(">I", tid))
+            + box(b"mdia", box(b"hdlr", b"\x00" * 8 + handler)),
+        )
+        for tid, handler in tracks
+    )
     return box(b"ftyp", b"iso6") + box(b"moov", traks)
 
 
 def media_segment(sizes: dict[int, int]) -> bytes:
     def traf(tid: int, size: int, offset: int) -> bytes:
         tfhd = box(b"tfhd", b"\x02\x00\x00" + b"\x00" + struct.pack(">I", tid))  # base is moof
-        trun = box(b"trun", b"\x00\x00\x02\x01" + struct.pack(">Ii", 1, offset)
-                   + struct.pack(">I", size))
+        trun = box(
+            b"trun", b"\x00\x00\x02\x01" + struct.pack(">Ii", 1, offset) + struct.pack(">I", size)
+        )
         return box(b"traf", tfhd + trun)
+
     trafs_len = sum(len(traf(t, s, 0)) for t, s in sizes.items())
     start = 8 + trafs_len + 8  # moof header, trafs, mdat header
     trafs, offset = b"", start
@@ -274,14 +330,17 @@ def test_fmp4_first_frame_end_follows_the_video_track() -> None:
     assert fmp4_first_frame_end(segment, 2) == moof_len + 8 + 300
 
 
-@pytest.mark.parametrize("segment", [
-    b"",
-    box(b"mdat", b"\x00" * 10),                            # no moof
-    media_segment({1: 1000})[:-1],                         # sample beyond the end
-    struct.pack(">I4s", 4, b"moof"),                       # box smaller than its header
-    struct.pack(">I4s", 4000, b"moof") + b"\x00" * 10,     # box larger than the file
-    media_segment({3: 1000}),                              # no fragment of the video track
-])
+@pytest.mark.parametrize(
+    "segment",
+    [
+        b"",
+        box(b"mdat", b"\x00" * 10),  # no moof
+        media_segment({1: 1000})[:-1],  # sample beyond the end
+        struct.pack(">I4s", 4, b"moof"),  # box smaller than its header
+        struct.pack(">I4s", 4000, b"moof") + b"\x00" * 10,  # box larger than the file
+        media_segment({3: 1000}),  # no fragment of the video track
+    ],
+)
 def test_fmp4_indexing_refuses_what_it_does_not_understand(segment: bytes) -> None:
     with pytest.raises(VerificationError):
         fmp4_first_frame_end(segment, 1)
@@ -292,8 +351,15 @@ def test_an_init_segment_without_video_is_refused() -> None:
         video_track_id(init_segment([(1, b"soun")]))
 
 
-@pytest.mark.parametrize("line", ["#EXT-X-BYTERANGE:100", "#EXT-X-BYTERANGE:x@0",
-                                  "#EXT-X-BYTERANGE:-1@0", "#EXT-X-BYTERANGE:" + "9" * 30 + "@0"])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "#EXT-X-BYTERANGE:100",
+        "#EXT-X-BYTERANGE:x@0",
+        "#EXT-X-BYTERANGE:-1@0",
+        "#EXT-X-BYTERANGE:" + "9" * 30 + "@0",
+    ],
+)
 def test_the_playlist_reader_refuses_byte_ranges_we_never_write(line: str) -> None:
     with pytest.raises(VerificationError):
         parse_media(f"#EXTM3U\n#EXTINF:1.0,\n{line}\ns.ts\n#EXT-X-ENDLIST\n")
@@ -317,6 +383,6 @@ def test_every_truncation_of_a_segment_is_refused_cleanly() -> None:
             video_track_id(init[:cut])
     for at in range(0, 3 * 188):
         # Corrupt one byte at a time: either an answer within the data or a clean refusal.
-        broken = ts[:at] + bytes([ts[at] ^ 0xFF]) + ts[at + 1:]
+        broken = ts[:at] + bytes([ts[at] ^ 0xFF]) + ts[at + 1 :]
         with contextlib.suppress(VerificationError):
             assert 0 < ts_first_frame_end(broken) <= len(broken)
