@@ -150,5 +150,8 @@ def _background(init: Initialised) -> Child:
 def _write_server_info(init: Initialised, url: str) -> None:
     info = {"url": url, "pid": os.getpid(), "ca": str(init.ca.cert)}
     path = init.data.server_info
-    path.write_text(json.dumps(info), encoding="utf-8")
-    path.chmod(0o600)
+    # Written aside, then renamed: a reader polling for the file never sees it half-written.
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(info), encoding="utf-8")
+    partial.chmod(0o600)
+    partial.replace(path)
