@@ -4,10 +4,7 @@ created and regenerated in the console or CLI, where they are shown once and aud
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
 from strongroom.edge.accounts.models import (
     ApiKey,
@@ -18,14 +15,7 @@ from strongroom.edge.accounts.models import (
     Project,
     UserSession,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    def has_add_permission(self, request: HttpRequest) -> bool:  # noqa: ARG002
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:  # noqa: ARG002
-        return False
+from strongroom.edge.admin_views import NoEditAdmin
 
 
 @admin.register(Organization)
@@ -49,7 +39,7 @@ class ProjectAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(ReadOnlyAdmin):
+class ApiKeyAdmin(NoEditAdmin):
     list_display = (
         "public_id",
         "name",
@@ -65,13 +55,13 @@ class ApiKeyAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(ReadOnlyAdmin):
+class InvitationAdmin(NoEditAdmin):
     list_display = ("email", "organization", "role", "created_at", "expires_at", "accepted_at")
     exclude = ("token_digest",)
 
 
 @admin.register(UserSession)
-class UserSessionAdmin(ReadOnlyAdmin):
+class UserSessionAdmin(NoEditAdmin):
     """Listing and ending (deleting) sessions; the key and data are never shown."""
 
     list_display = ("user", "ip_address", "user_agent", "created_at", "last_seen", "expire_date")
@@ -80,6 +70,6 @@ class UserSessionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Passkey)
-class PasskeyAdmin(ReadOnlyAdmin):
+class PasskeyAdmin(NoEditAdmin):
     list_display = ("user", "name", "created_at", "last_used_at")
     fields = ("user", "name", "created_at", "last_used_at", "sign_count")
